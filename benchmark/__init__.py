@@ -1,0 +1,1 @@
+"""Benchmark harness for behaviour-to-policy generation (run as `python -m benchmark`)."""
