@@ -1,0 +1,190 @@
+"""Build a zoo: one collector run per (task, run seed), in parallel, resumable, cached.
+
+The zoo directory is named by a hash of its settings (content-addressed): a second build
+with the same settings finds the finished zoo and does nothing. Every finished run is
+stored at once as a shard (`shards/<task>__<seed>.*`), so an interrupted build resumes
+with the runs it lacks. The shards are assembled into the zoo (see format.py) at the end.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from benchmark.envs import SEEN_TASKS, UNSEEN_TASKS, check_task, condition_configuration, train_configuration
+from benchmark.errors import UserError
+from benchmark.executor import execute
+from benchmark.policy import PolicySpec
+from benchmark.provenance import atomic_write_json, config_hash, provenance
+from benchmark.zoo import distill
+from benchmark.zoo.format import ARRAYS, FORMAT_VERSION, PolicySet, Zoo, load_zoo, write_zoo
+
+
+@dataclass
+class ZooSettings:
+    """What a zoo holds and how it is collected (the `zoo` section of a profile)."""
+
+    collector: str = "expert-distill"
+    """'expert-distill' (fast, one machine) or 'sac' (the paper's, cluster scale)."""
+    seen_tasks: list = field(default_factory=lambda: list(SEEN_TASKS))
+    """Tasks with zoo checkpoints and condition trajectories ('all' = the paper's 10)."""
+    unseen_tasks: list = field(default_factory=lambda: list(UNSEEN_TASKS))
+    """Tasks with condition trajectories only ('all' = the paper's 9)."""
+    runs_per_seen_task: int = 10
+    """Collector runs (run seeds, each its own configuration) per seen task."""
+    runs_per_unseen_task: int = 10
+    """Condition-trajectory runs per unseen task."""
+    hidden: int = 128
+    """Hidden width of the policy family (Figure 12's hidden-size ablation varies it)."""
+    distill: dict = field(default_factory=dict)
+    """DistillConfig overrides (expert-distill collector)."""
+    sac_preset: str = "tiny"
+    """SACConfig preset of the sac collector."""
+    sac: dict = field(default_factory=dict)
+    """SACConfig overrides on top of the preset."""
+
+    @classmethod
+    def from_profile(cls, values: dict, tasks: list[str] | None = None) -> "ZooSettings":
+        values = dict(values)
+        names = {f.name for f in dataclasses.fields(cls)}
+        extra = sorted(set(values) - names)
+        if extra:
+            raise UserError(f"zoo settings: unknown key(s) {', '.join(extra)}")
+        for key, default in (("seen_tasks", SEEN_TASKS), ("unseen_tasks", UNSEEN_TASKS)):
+            if values.get(key, "all") == "all":
+                values[key] = list(default)
+            values[key] = [check_task(t) for t in values[key]]
+        if tasks:
+            for task in tasks:
+                check_task(task)
+            values["seen_tasks"] = [t for t in values["seen_tasks"] if t in tasks]
+            values["unseen_tasks"] = [t for t in values["unseen_tasks"] if t in tasks]
+        if values.get("collector", "expert-distill") not in ("expert-distill", "sac"):
+            raise UserError(f"unknown collector {values['collector']!r}; valid: expert-distill, sac")
+        settings = cls(**values)
+        distill.DistillConfig(**settings.distill)  # reject unknown keys early
+        return settings
+
+    @property
+    def spec(self) -> PolicySpec:
+        return PolicySpec(hidden=self.hidden)
+
+    def identity(self) -> dict:
+        """Everything the zoo's content depends on."""
+        return dict(settings=dataclasses.asdict(self), format_version=FORMAT_VERSION,
+                    collector_version=distill.COLLECTOR_VERSION)
+
+
+@dataclass(frozen=True)
+class RunUnit:
+    task: str
+    run_seed: int
+    seen: bool
+
+    @property
+    def name(self) -> str:
+        return f"{self.task}__{self.run_seed}"
+
+    @property
+    def configuration(self) -> int:
+        return train_configuration(self.run_seed) if self.seen else condition_configuration(self.run_seed)
+
+
+def zoo_dir(results: Path, profile_name: str, settings: ZooSettings) -> Path:
+    return Path(results) / "zoo" / f"{profile_name}-{config_hash(settings.identity())}"
+
+
+def plan_units(settings: ZooSettings) -> list[RunUnit]:
+    units = [RunUnit(t, s, True) for t in settings.seen_tasks for s in range(settings.runs_per_seen_task)]
+    units += [RunUnit(t, s, False) for t in settings.unseen_tasks for s in range(settings.runs_per_unseen_task)]
+    return units
+
+
+def _collect_one(job: tuple[RunUnit, ZooSettings]) -> dict:
+    """Worker: one collector run -> plain arrays and records (small enough to ship back)."""
+    unit, settings = job
+    spec = settings.spec
+    if settings.collector == "expert-distill":
+        config = distill.DistillConfig(**settings.distill)
+        if not unit.seen:
+            config = dataclasses.replace(config, checkpoints_per_run=0)
+        checkpoints, conditions, stats = distill.run_distill(unit.task, unit.run_seed, unit.configuration, config, spec)
+    else:
+        from benchmark.zoo import sac
+
+        config = sac.make_config(settings.sac_preset, settings.sac)
+        checkpoints, conditions = sac.run_sac(unit.task, unit.run_seed, config)
+        if not unit.seen:
+            checkpoints = checkpoints.subset([])
+        stats = dict(task=unit.task, run_seed=unit.run_seed, checkpoints=len(checkpoints), conditions=len(conditions))
+    return dict(checkpoints=checkpoints, conditions=conditions, stats=stats)
+
+
+def _write_shard(shard_dir: Path, unit: RunUnit, result: dict) -> None:
+    from safetensors.numpy import save_file
+
+    arrays = {f"{split}/{k}": np.ascontiguousarray(v) for split in ("checkpoints", "conditions")
+              for k, v in result[split].arrays().items()}
+    tmp = shard_dir / f".{unit.name}.safetensors.tmp"
+    save_file(arrays, str(tmp))
+    tmp.replace(shard_dir / f"{unit.name}.safetensors")
+    atomic_write_json(shard_dir / f"{unit.name}.json", dict(
+        stats=result["stats"], checkpoints=result["checkpoints"].records,
+        conditions=result["conditions"].records))
+
+
+def _read_shard(shard_dir: Path, unit: RunUnit) -> tuple[PolicySet, PolicySet, dict]:
+    from safetensors.numpy import load_file
+
+    meta = json.loads((shard_dir / f"{unit.name}.json").read_text())
+    arrays = load_file(str(shard_dir / f"{unit.name}.safetensors"))
+    sets = [PolicySet(**{k: arrays[f"{split}/{k}"] for k in ARRAYS}, records=meta[split])
+            for split in ("checkpoints", "conditions")]
+    return sets[0], sets[1], meta["stats"]
+
+
+def build_zoo(profile_name: str, zoo_settings: dict, results: Path, tasks: list[str] | None = None,
+              workers: int = 0, address: str | None = None) -> Zoo:
+    """Build (or find) the zoo of a profile; returns it loaded and validated."""
+    settings = ZooSettings.from_profile(zoo_settings, tasks)
+    root = zoo_dir(results, profile_name, settings)
+    if (root / "manifest.json").is_file():
+        return load_zoo(root)
+    shard_dir = root / "shards"
+    shard_dir.mkdir(parents=True, exist_ok=True)
+    units = plan_units(settings)
+    todo = [u for u in units if not (shard_dir / f"{u.name}.json").is_file()]
+    start = time.time()
+    failures = []
+    for outcome in execute(_collect_one, [(u, settings) for u in todo], workers=workers, address=address,
+                           desc=f"zoo {profile_name}: runs", skipped=len(units) - len(todo)):
+        unit = outcome.unit[0]
+        if outcome.ok:
+            _write_shard(shard_dir, unit, outcome.result)
+        else:
+            failures.append(f"{unit.name}: {outcome.error.strip().splitlines()[-1]}")
+    if failures:
+        raise RuntimeError(f"{len(failures)} collector run(s) failed (rerun to retry them): " + "; ".join(failures))
+
+    spec = settings.spec
+    parts = [_read_shard(shard_dir, u) for u in units]
+    checkpoints = PolicySet.concatenate([p[0] for p in parts], spec)
+    conditions = PolicySet.concatenate([p[1] for p in parts], spec)
+    stats = [p[2] for p in parts]
+    missing = [t for t in settings.seen_tasks if not (checkpoints.tasks == t).any()]
+    if missing:
+        raise RuntimeError(f"no checkpoint succeeded for seen task(s) {', '.join(missing)}: raise the collector budget")
+    manifest = dict(
+        zoo_id=root.name, profile=profile_name, settings=dataclasses.asdict(settings),
+        policy_spec=spec.to_dict(), tasks=settings.seen_tasks + settings.unseen_tasks,
+        seen_tasks=settings.seen_tasks, unseen_tasks=settings.unseen_tasks,
+        provenance=dict(provenance(), build_wall_s_this_session=round(time.time() - start, 1),
+                        collector_cpu_s=round(sum(s.get("seconds", 0.0) for s in stats), 1)),
+        runs=stats,
+    )
+    write_zoo(root, manifest, checkpoints, conditions)
+    return load_zoo(root)

@@ -1,0 +1,192 @@
+"""The `expert-distill` collector: MetaWorld's scripted expert distilled into the policy family.
+
+One run = one (task, run seed) on the run's fixed configuration:
+
+1. roll out the scripted expert once; its (state, action) pairs start the dataset;
+2. DAgger: train the actor, roll the *learner* out, relabel every visited state with the
+   expert's action, aggregate, repeat. While the learner does not yet succeed, each
+   iteration also records one stochastic rollout (actions sampled from the actor's
+   Gaussian): these are the run's sub-optimal **condition trajectories**, the analogue
+   of the paper's early-training replay-buffer episodes;
+3. once the deterministic learner succeeds, keep training and harvest **checkpoints**:
+   every `snapshot_every` updates a snapshot is evaluated on the configuration, and kept
+   when it succeeds and differs from the last kept one by at least `min_relative_change`
+   (relative L2 distance of the parameter vectors).
+
+The actor is fitted on tanh(mean) against the expert action (MSE) and its log-std head on
+the Gaussian likelihood of the expert action under exploration noise, so the zoo's log-std
+parameters look like those of a trained stochastic actor rather than a random init.
+"""
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from benchmark.envs import expert_policy, make_env
+from benchmark.policy import GaussianActor, PolicySpec
+from benchmark.rollout import Trajectory, rollout, trajectories_to_arrays
+from benchmark.zoo.format import PolicySet, empty_policy_set
+
+COLLECTOR_VERSION = 1
+
+
+@dataclass
+class DistillConfig:
+    """Hyperparameters of one expert-distillation run."""
+
+    checkpoints_per_run: int = 20
+    """Successful, distinct snapshots harvested per run (0: conditions only)."""
+    conditions_per_run: int = 10
+    """Stochastic early-training rollouts recorded as condition trajectories."""
+    updates_per_iteration: int = 75
+    """Gradient steps between DAgger rollouts before the first success."""
+    snapshot_every: int = 20
+    """Gradient steps between harvested snapshots."""
+    dagger_every: int = 5
+    """While harvesting, aggregate the learner's relabelled rollout every this many snapshots."""
+    batch_size: int = 256
+    """Minibatch size."""
+    lr: float = 1e-3
+    """Adam learning rate."""
+    exploration_std: float = 0.2
+    """Std of the noise on expert actions that the log-std head learns to predict."""
+    log_std_weight: float = 0.05
+    """Weight of the log-std head's Gaussian likelihood term."""
+    min_relative_change: float = 0.01
+    """Minimum relative L2 distance between two harvested checkpoints."""
+    steps_after_success: int = 10
+    """Steps recorded after the first success (trajectories are cut there)."""
+    max_seconds: float = 90.0
+    """Wall-clock budget of one run; a run out of time returns what it has."""
+
+
+def _expert_actions(expert, states: np.ndarray) -> np.ndarray:
+    with warnings.catch_warnings():  # experts warn about gains that the env clips anyway
+        warnings.simplefilter("ignore", UserWarning)
+        return np.clip(np.stack([expert.get_action(s) for s in states]), -1.0, 1.0).astype(np.float32)
+
+
+def _record(task, run_seed, configuration, step, trajectory: Trajectory, **extra) -> dict:
+    first = trajectory.first_success_step
+    return dict(task=task, source="expert-distill", run_seed=int(run_seed),
+                configuration=int(configuration), step=int(step), success=float(first >= 0),
+                first_success_step=first if first >= 0 else None, **extra)
+
+
+def _policy_set(params: list, trajectories: list, records: list, spec: PolicySpec) -> PolicySet:
+    if not params:
+        return empty_policy_set(spec)
+    return PolicySet(params=np.stack(params).astype(np.float32), records=records,
+                     **trajectories_to_arrays(trajectories, spec))
+
+
+def _quality(trajectory: Trajectory) -> str:
+    return "success" if trajectory.success else ("partial" if trajectory.rewards.max() > 1.0 else "fail")
+
+
+def run_distill(task: str, run_seed: int, configuration: int, config: DistillConfig,
+                spec: PolicySpec) -> tuple[PolicySet, PolicySet, dict]:
+    """One distillation run. Returns (checkpoints, conditions, stats)."""
+    start = time.time()
+    rng = np.random.default_rng([run_seed, configuration, 7])
+    torch.manual_seed(int(rng.integers(2**31)))
+    env = make_env(task, configuration)
+    expert = expert_policy(task)
+    actor = GaussianActor(spec)
+    optimizer = torch.optim.Adam(actor.parameters(), lr=config.lr)
+
+    demo = rollout(env, lambda obs: _expert_actions(expert, obs[None])[0], steps_after_success=config.steps_after_success)
+    data_states = [demo.states]
+    data_actions = [_expert_actions(expert, demo.states)]
+
+    def act_deterministic(obs):
+        with torch.no_grad():
+            return actor.act(torch.as_tensor(obs, dtype=torch.float32)).numpy()
+
+    def act_stochastic(obs):
+        with torch.no_grad():
+            mean, log_std = actor(torch.as_tensor(obs, dtype=torch.float32))
+            noise = torch.as_tensor(rng.standard_normal(mean.shape), dtype=torch.float32)
+            return torch.tanh(mean + log_std.exp() * noise).numpy()
+
+    def aggregate(trajectory: Trajectory):
+        data_states.append(trajectory.states)
+        data_actions.append(_expert_actions(expert, trajectory.states))
+
+    updates = 0
+
+    def train(n_updates: int) -> float:
+        nonlocal updates
+        states = torch.from_numpy(np.concatenate(data_states))
+        targets = torch.from_numpy(np.concatenate(data_actions))
+        loss = torch.zeros(())
+        for _ in range(n_updates):
+            idx = torch.from_numpy(rng.integers(len(states), size=config.batch_size))
+            mean, log_std = actor(states[idx])
+            target = targets[idx]
+            noisy = (target + config.exploration_std * torch.randn_like(target)).clamp(-0.999, 0.999)
+            z = (torch.atanh(noisy) - mean.detach()) / log_std.exp()
+            nll = (0.5 * z.pow(2) + log_std).mean()
+            loss = torch.nn.functional.mse_loss(torch.tanh(mean), target) + config.log_std_weight * nll
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        updates += n_updates
+        return float(loss.detach())
+
+    cond_params, cond_trajs, cond_records = [], [], []
+    ckpt_params, ckpt_trajs, ckpt_records = [], [], []
+    first_success_update = None
+
+    # DAgger until the deterministic learner succeeds on the configuration.
+    while time.time() - start < config.max_seconds:
+        train(config.updates_per_iteration)
+        if len(cond_trajs) < config.conditions_per_run:
+            noisy = rollout(env, act_stochastic, steps_after_success=config.steps_after_success)
+            cond_params.append(actor.flat_parameters())
+            cond_trajs.append(noisy)
+            cond_records.append(_record(task, run_seed, configuration, updates, noisy, quality=_quality(noisy)))
+        learner = rollout(env, act_deterministic, steps_after_success=config.steps_after_success)
+        aggregate(learner)
+        if learner.success and len(cond_trajs) >= config.conditions_per_run:
+            first_success_update = updates
+            break
+        if learner.success and first_success_update is None:
+            first_success_update = updates
+            if config.checkpoints_per_run == 0:
+                # Conditions are still missing: keep sampling them from this stage.
+                continue
+
+    # Harvest distinct successful snapshots.
+    last_kept = None
+    snapshots_tried = 0
+    while (first_success_update is not None and len(ckpt_params) < config.checkpoints_per_run
+           and time.time() - start < config.max_seconds):
+        train(config.snapshot_every)
+        snapshots_tried += 1
+        trajectory = rollout(env, act_deterministic, steps_after_success=config.steps_after_success)
+        if snapshots_tried % config.dagger_every == 0:
+            aggregate(trajectory)
+        if not trajectory.success:
+            continue
+        params = actor.flat_parameters()
+        if last_kept is not None:
+            change = np.linalg.norm(params - last_kept) / np.linalg.norm(last_kept)
+            if change < config.min_relative_change:
+                continue
+        last_kept = params
+        ckpt_params.append(params)
+        ckpt_trajs.append(trajectory)
+        ckpt_records.append(_record(task, run_seed, configuration, updates, trajectory))
+
+    stats = dict(task=task, run_seed=run_seed, configuration=configuration,
+                 seconds=time.time() - start, updates=updates,
+                 first_success_update=first_success_update,
+                 snapshots_tried=snapshots_tried, checkpoints=len(ckpt_params),
+                 conditions=len(cond_params), expert_success=demo.success)
+    return (_policy_set(ckpt_params, ckpt_trajs, ckpt_records, spec),
+            _policy_set(cond_params, cond_trajs, cond_records, spec), stats)
