@@ -1,0 +1,1 @@
+"""Make-An-Agent: parameter autoencoder, behaviour embedding, latent diffusion (see model.py)."""
