@@ -58,6 +58,19 @@ def cmd_collect(args) -> int:
     return 0
 
 
+def cmd_check_zoo(args) -> int:
+    from benchmark.zoo.format import load_zoo
+
+    zoo = load_zoo(args.path)
+    print(f"zoo {zoo.zoo_id}: valid; policy spec {zoo.spec}")
+    for task in zoo.tasks:
+        ckpts, conds = zoo.checkpoints.for_task(task), zoo.conditions.for_task(task)
+        cond_success = conds.successes.any(axis=1).mean() if len(conds) else float("nan")
+        print(f"  {task:18s} {len(ckpts):5d} checkpoints  {len(conds):4d} conditions "
+              f"(succeeding: {cond_success:.0%})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m benchmark", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -68,6 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(collect)
     collect.add_argument("--tasks", nargs="+", default=None, help="restrict the zoo to these tasks")
     collect.set_defaults(func=cmd_collect)
+
+    check = sub.add_parser("check-zoo", help="validate a zoo directory and summarise it")
+    check.add_argument("path", type=Path)
+    check.set_defaults(func=cmd_check_zoo)
 
     try:
         from benchmark import run as run_module

@@ -44,9 +44,9 @@ def rollout(env, act, max_steps: int = MAX_EPISODE_STEPS, steps_after_success: i
     states, actions, rewards, successes = [], [], [], []
     stop_at = max_steps
     for t in range(max_steps):
+        states.append(np.array(obs, dtype=np.float32))  # a copy: some experts edit obs in place
         action = np.clip(np.asarray(act(obs), dtype=np.float32), -1.0, 1.0)
         next_obs, reward, _, truncated, info = env.step(action)
-        states.append(obs)
         actions.append(action)
         rewards.append(reward)
         success = bool(info["success"])

@@ -31,7 +31,7 @@ from benchmark.policy import GaussianActor, PolicySpec
 from benchmark.rollout import Trajectory, rollout, trajectories_to_arrays
 from benchmark.zoo.format import PolicySet, empty_policy_set
 
-COLLECTOR_VERSION = 1
+COLLECTOR_VERSION = 2
 
 
 @dataclass
@@ -60,14 +60,15 @@ class DistillConfig:
     """Minimum relative L2 distance between two harvested checkpoints."""
     steps_after_success: int = 10
     """Steps recorded after the first success (trajectories are cut there)."""
-    max_seconds: float = 90.0
-    """Wall-clock budget of one run; a run out of time returns what it has."""
+    max_updates: int = 20_000
+    """Gradient-step budget of one run; a run out of budget returns what it has (a step
+    budget, not a time budget, so the result does not depend on the machine's load)."""
 
 
 def _expert_actions(expert, states: np.ndarray) -> np.ndarray:
     with warnings.catch_warnings():  # experts warn about gains that the env clips anyway
         warnings.simplefilter("ignore", UserWarning)
-        return np.clip(np.stack([expert.get_action(s) for s in states]), -1.0, 1.0).astype(np.float32)
+        return np.clip(np.stack([expert.get_action(s.copy()) for s in states]), -1.0, 1.0).astype(np.float32)
 
 
 def _record(task, run_seed, configuration, step, trajectory: Trajectory, **extra) -> dict:
@@ -143,7 +144,7 @@ def run_distill(task: str, run_seed: int, configuration: int, config: DistillCon
     first_success_update = None
 
     # DAgger until the deterministic learner succeeds on the configuration.
-    while time.time() - start < config.max_seconds:
+    while updates < config.max_updates:
         train(config.updates_per_iteration)
         if len(cond_trajs) < config.conditions_per_run:
             noisy = rollout(env, act_stochastic, steps_after_success=config.steps_after_success)
@@ -165,7 +166,7 @@ def run_distill(task: str, run_seed: int, configuration: int, config: DistillCon
     last_kept = None
     snapshots_tried = 0
     while (first_success_update is not None and len(ckpt_params) < config.checkpoints_per_run
-           and time.time() - start < config.max_seconds):
+           and updates < config.max_updates):
         train(config.snapshot_every)
         snapshots_tried += 1
         trajectory = rollout(env, act_deterministic, steps_after_success=config.steps_after_success)

@@ -1,0 +1,114 @@
+"""The report of a stored run: Markdown and static HTML with the same content, figures as
+PNG and SVG, tables, and a line for every paper figure the run holds no data for.
+
+    build_report(run_dir, out_dir=None, reps=2000) -> list of written files
+
+Everything is a pure function of the files under run_dir (see benchmark.report.data).
+"""
+from __future__ import annotations
+
+import html
+from functools import partial
+from pathlib import Path
+
+from benchmark.provenance import atomic_write_text
+from benchmark.report.data import RunData, load_run
+from benchmark.report.figures import FIGURES, fig_improvement
+from benchmark.report.tables import markdown_table, run_header, suite_tables, table4, write_summary, write_tables
+
+__all__ = ["build_report", "write_tables", "write_summary", "load_run"]
+
+
+def _blocks(data: RunData, out_dir: Path, reps: int, poi_reps: int, seed: int) -> tuple[list, list[Path]]:
+    """Report content as (kind, payload) blocks, and the figure files written."""
+    title = f"Report: {data.run.get('suite', data.run_dir.name)} ({data.profile})"
+    blocks = [("h1", title), ("list", run_header(data))]
+    written, skipped = [], []
+    blocks.append(("h2", "Figures"))
+    for spec in FIGURES:
+        build = partial(fig_improvement, poi_reps=poi_reps) if spec.build is fig_improvement else spec.build
+        built = build(data, reps, seed)
+        if built is None:
+            skipped.append(f"{spec.title}: skipped, this run holds no data for it; {spec.produced_by} would produce it.")
+            continue
+        figure, caption = built
+        for suffix in ("png", "svg"):
+            path = out_dir / f"{spec.key}.{suffix}"
+            figure.savefig(path, bbox_inches="tight")
+            written.append(path)
+        blocks += [("h3", spec.title), ("figure", (f"{spec.key}.png", caption))]
+    if skipped:
+        blocks += [("h3", "Figures not built"), ("list", skipped)]
+    summary = data.ok_summary
+    if len(summary):
+        frame, caption = table4(summary)
+        blocks += [("h2", "Table 4"), ("p", caption), ("table", frame), ("h2", "Per-suite tables")]
+        for caption, frame in suite_tables(summary, reps=reps, seed=seed):
+            blocks += [("h3", caption), ("table", frame)]
+    return blocks, written
+
+
+def _markdown(blocks) -> str:
+    out = []
+    for kind, payload in blocks:
+        if kind in ("h1", "h2", "h3"):
+            out.append(f"{'#' * int(kind[1])} {payload}")
+        elif kind == "p":
+            out.append(payload)
+        elif kind == "list":
+            out.append("\n".join(line if line.startswith("- ") else f"- {line}" for line in payload))
+        elif kind == "table":
+            out.append(markdown_table(payload))
+        elif kind == "figure":
+            src, caption = payload
+            out.append(f"![{src}]({src})\n\n*{caption}*")
+    return "\n\n".join(out) + "\n"
+
+
+def _html(blocks) -> str:
+    body = []
+    for kind, payload in blocks:
+        if kind in ("h1", "h2", "h3"):
+            body.append(f"<{kind}>{html.escape(payload)}</{kind}>")
+        elif kind == "p":
+            body.append(f"<p>{html.escape(payload)}</p>")
+        elif kind == "list":
+            items = "".join(f"<li>{html.escape(line.removeprefix('- ').replace('**', ''))}</li>" for line in payload)
+            body.append(f"<ul>{items}</ul>")
+        elif kind == "table":
+            body.append(payload.replace("**", "", regex=False).to_html(index=False, escape=True, border=0))
+        elif kind == "figure":
+            src, caption = payload
+            body.append(f'<figure><img src="{html.escape(src)}" alt="{html.escape(src)}">'
+                        f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+    style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
+             "img{max-width:100%}figcaption{font-size:90%;color:#444}"
+             "table{border-collapse:collapse;font-size:90%;margin:1em 0}"
+             "td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}")
+    title = html.escape(blocks[0][1])
+    return (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{title}</title>"
+            f"<style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
+
+
+def build_report(run_dir, out_dir=None, reps: int = 2000, poi_reps: int = 500, seed: int = 0) -> list[Path]:
+    """Write report.md, report.html and the figures (PNG and SVG) of a stored run.
+
+    Args:
+      run_dir: a run directory (run.json and/or cells/, episodes.parquet, ...).
+      out_dir: where to write; default run_dir/report.
+      reps: bootstrap repetitions of the intervals.
+      poi_reps: bootstrap repetitions of the probability of improvement (slow: ~1 s per pair
+        per 300 reps).
+      seed: bootstrap seed; the same run, reps and seed give the same report.
+    Returns:
+      The written files: report.md, report.html, then the figure files.
+    Raises:
+      UserError: run_dir is not a run directory or a stored file is damaged.
+    """
+    data = load_run(run_dir)
+    out_dir = Path(out_dir) if out_dir is not None else data.run_dir / "report"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    blocks, figures = _blocks(data, out_dir, reps, poi_reps, seed)
+    atomic_write_text(out_dir / "report.md", _markdown(blocks))
+    atomic_write_text(out_dir / "report.html", _html(blocks))
+    return [out_dir / "report.md", out_dir / "report.html", *figures]

@@ -1,0 +1,133 @@
+"""Reading a stored run directory: the only input of every table and figure.
+
+    DIR/run.json                    suite, profile, command, machine, wall time, ...
+    DIR/episodes.parquet            one row per rollout (docs/DESIGN.md)
+    DIR/policies.parquet            one row per proposed policy (optional)
+    DIR/cells/<cell_id>.json        one per finished cell, status "ok" or "failed"
+    DIR/trajectories/<cell_id>.safetensors   kept trajectories for Figure 9 (optional)
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from benchmark import metrics
+from benchmark.errors import UserError
+
+
+@dataclass
+class RunData:
+    """Everything stored for one run, loaded once."""
+
+    run_dir: Path
+    run: dict
+    """Contents of run.json ({} when absent)."""
+    episodes: pd.DataFrame
+    """The episode table; empty (with its columns) when no cell produced episodes."""
+    policies: pd.DataFrame | None
+    """The policy table joined with the cell keys, or None when not stored."""
+    cells: dict[str, dict]
+    """cell_id -> the cell's JSON record."""
+
+    @cached_property
+    def summary(self) -> pd.DataFrame:
+        """One row per cell: metrics of ok cells, plus failed cells with NaN metrics and status."""
+        summary = metrics.cell_metrics(self.episodes) if len(self.episodes) else pd.DataFrame(
+            columns=list(metrics.CELL_KEYS) + list(metrics.METRIC_COLUMNS))
+        summary["status"] = "ok"
+        failed = [
+            {**{k: cell.get("config", {}).get(k) for k in metrics.CELL_KEYS}, "cell_id": cid,
+             "status": cell.get("status", "failed"), "error": str(cell.get("error", ""))[:200]}
+            for cid, cell in sorted(self.cells.items())
+            if cell.get("status") != "ok" and cid not in set(summary["cell_id"])
+        ]
+        if failed:
+            summary = pd.concat([summary, pd.DataFrame(failed)], ignore_index=True)
+        return summary.reset_index(drop=True)
+
+    @cached_property
+    def ok_summary(self) -> pd.DataFrame:
+        return self.summary[self.summary["status"] == "ok"].reset_index(drop=True)
+
+    @property
+    def profile(self) -> str:
+        return str(self.run.get("profile") or _first_config_value(self.cells, "profile") or "unknown")
+
+    @property
+    def seeds(self) -> list[int]:
+        return sorted(int(s) for s in self.ok_summary["seed"].unique())
+
+    @property
+    def n_configurations(self) -> int:
+        if len(self.episodes):
+            return int(self.episodes["config_index"].nunique())
+        return int(self.run.get("n_configurations", 0))
+
+    def trajectory_file(self, cell_id: str) -> Path | None:
+        path = self.run_dir / "trajectories" / f"{cell_id}.safetensors"
+        return path if path.is_file() else None
+
+
+def _first_config_value(cells: dict[str, dict], key: str):
+    for cell in cells.values():
+        value = cell.get("config", {}).get(key)
+        if value is not None:
+            return value
+    return None
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises several types for a damaged file
+        raise UserError(f"cannot read {path}: {exc}") from None
+
+
+def load_run(run_dir) -> RunData:
+    """Load a run directory; UserError when it is not one or a stored file is damaged."""
+    run_dir = Path(run_dir)
+    if not (run_dir / "run.json").is_file() and not (run_dir / "cells").is_dir():
+        raise UserError(f"{run_dir} is not a run directory (it has neither run.json nor cells/)")
+    run = {}
+    if (run_dir / "run.json").is_file():
+        try:
+            run = json.loads((run_dir / "run.json").read_text())
+        except json.JSONDecodeError as exc:
+            raise UserError(f"damaged {run_dir / 'run.json'}: {exc}") from None
+    cells = {}
+    for path in sorted((run_dir / "cells").glob("*.json")):
+        try:
+            cell = json.loads(path.read_text())
+        except json.JSONDecodeError as exc:
+            raise UserError(f"damaged cell file {path}: {exc}") from None
+        cells[str(cell.get("cell_id", path.stem))] = cell
+    episodes_path = run_dir / "episodes.parquet"
+    if episodes_path.is_file():
+        episodes = _read_parquet(episodes_path)
+        try:
+            metrics.check_episodes(episodes)
+        except ValueError as exc:
+            raise UserError(f"{episodes_path}: {exc}") from None
+    else:
+        episodes = pd.DataFrame(columns=list(metrics.EPISODE_COLUMNS))
+    policies = None
+    if (run_dir / "policies.parquet").is_file():
+        keys = episodes[list(metrics.CELL_KEYS)].drop_duplicates("cell_id")
+        policies = _read_parquet(run_dir / "policies.parquet").merge(keys, on="cell_id", how="inner")
+    return RunData(run_dir=run_dir, run=run, episodes=episodes, policies=policies, cells=cells)
+
+
+def load_trajectories(path: Path) -> dict[str, np.ndarray]:
+    """Arrays of a kept-trajectory file: states (K, T, 39), lengths (K,),
+    condition_states (C, T, 39), condition_lengths (C,)."""
+    from safetensors.numpy import load_file
+
+    try:
+        return load_file(str(path))
+    except Exception as exc:  # safetensors raises its own error type for a damaged header
+        raise UserError(f"cannot read trajectory file {path}: {exc}") from None

@@ -1,0 +1,59 @@
+"""One plotting style for every figure, and a fixed colour and order per method name."""
+from __future__ import annotations
+
+import hashlib
+import re
+
+import seaborn as sns
+
+KNOWN_METHODS: tuple[str, ...] = (
+    "make-an-agent", "multitask-bc", "care", "hypernetwork", "decision-transformer",
+    "nearest-checkpoint", "checkpoint-noise", "checkpoint-average",
+)
+"""Methods with a reserved colour, in the order tables and legends list them."""
+_KNOWN_PALETTE = sns.color_palette("colorblind", len(KNOWN_METHODS))
+_OTHER_PALETTE = sns.color_palette("tab20", 20)
+_VARIANT = re.compile(r"^(?P<base>[^\[]+)\[(?P<key>[^=\]]+)=(?P<value>[^\]]*)\]$")
+
+RC = {
+    "axes.titlesize": 11, "axes.labelsize": 10, "xtick.labelsize": 9, "ytick.labelsize": 9,
+    "legend.fontsize": 9, "legend.title_fontsize": 9, "figure.dpi": 100, "savefig.dpi": 150,
+    "svg.fonttype": "none",
+}
+
+
+def style():
+    """Context manager applying the report's style (use as `with style(): ...`)."""
+    return sns.axes_style("whitegrid", rc=RC)
+
+
+def method_color(name: str):
+    """RGB tuple of `name`: reserved for known methods, else fixed by a hash of the name."""
+    if name in KNOWN_METHODS:
+        return _KNOWN_PALETTE[KNOWN_METHODS.index(name)]
+    index = int(hashlib.sha256(name.encode()).hexdigest(), 16) % len(_OTHER_PALETTE)
+    return _OTHER_PALETTE[index]
+
+
+def palette(names) -> dict:
+    return {name: method_color(name) for name in names}
+
+
+def method_order(names) -> list[str]:
+    """Known methods in their fixed order, then the others sorted."""
+    names = set(names)
+    return [m for m in KNOWN_METHODS if m in names] + sorted(names - set(KNOWN_METHODS))
+
+
+def parse_variant(name: str) -> tuple[str, str, str] | None:
+    """('make-an-agent', 'condition', 'h') for 'make-an-agent[condition=h]', else None."""
+    match = _VARIANT.match(name)
+    return (match["base"], match["key"], match["value"]) if match else None
+
+
+def value_sort_key(value: str):
+    """Sort ablation values numerically when they are numbers, else alphabetically."""
+    try:
+        return (0, float(value), "")
+    except ValueError:
+        return (1, 0.0, value)

@@ -1,0 +1,161 @@
+"""Markdown tables and summary.csv, built from a stored run alone.
+
+- Table 4 (the paper's): qualified rate, top-5 and top-10 success per task and method at the
+  largest condition-trajectory count of the clean setting, mean over seeds.
+- Per-suite tables: tasks x methods for each setting and trajectory count, with the best
+  policy, the optimistic top-5 and the honest (held-out) top-5, each the mean over seeds with a
+  95% bootstrap interval over seeds, and rliable's Mean and IQM over seeds x tasks below.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from benchmark import stats
+from benchmark.provenance import atomic_write_text
+from benchmark.report.data import RunData, load_run
+from benchmark.report.style import method_order
+
+TABLE_METRICS: dict[str, str] = {
+    "best": "best policy",
+    "top5": "top-5 mean (optimistic: chosen and reported on the same rollouts)",
+    "honest_top5": "top-5 mean (honest: chosen on configurations 0-2, reported on 3-4)",
+}
+
+
+def fmt(value: float, lo: float | None = None, hi: float | None = None) -> str:
+    """'0.80 [0.60, 1.00]', or '0.80' without a proper interval, or '-' for NaN."""
+    if value is None or np.isnan(value):
+        return "-"
+    if lo is None or np.isnan(lo) or lo == hi:
+        return f"{value:.2f}"
+    return f"{value:.2f} [{lo:.2f}, {hi:.2f}]"
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    """A GitHub-flavoured Markdown table of `frame` (index dropped, values as strings)."""
+    header = [str(c) for c in frame.columns]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
+    for row in frame.itertuples(index=False):
+        lines.append("| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |")
+    return "\n".join(lines)
+
+
+def main_setting(summary: pd.DataFrame) -> str:
+    """'clean' when present (the paper's main setting), else the first setting."""
+    settings = sorted(summary["setting"].unique())
+    return "clean" if "clean" in settings else settings[0]
+
+
+def table4(summary: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """Table 4 rows (task, method, qualified rate, top-5, top-10, seeds) and its caption.
+
+    Args:
+      summary: ok cells (RunData.ok_summary).
+    """
+    setting = main_setting(summary)
+    rows = summary[summary["setting"] == setting]
+    n_traj = rows.groupby("task")["n_traj"].transform("max")
+    rows = rows[rows["n_traj"] == n_traj]
+    table = []
+    for (task, method), group in rows.groupby(["task", "method"], sort=True):
+        table.append({
+            "task": task, "method": method, "condition trajectories": int(group["n_traj"].iloc[0]),
+            "qualified rate": fmt(group["qualified_rate"].mean()),
+            "top-5": fmt(group["top5"].mean()), "top-10": fmt(group["top10"].mean()),
+            "seeds": int(group["seed"].nunique()),
+        })
+    frame = pd.DataFrame(table)
+    if len(frame):
+        rank = frame["method"].map({m: i for i, m in enumerate(method_order(frame["method"]))})
+        frame = frame.assign(rank=rank).sort_values(["task", "rank"]).drop(columns="rank")
+    caption = (f"Table 4: qualified rate (share of policies succeeding in every evaluation "
+               f"configuration), top-5 and top-10 success; setting {setting}, the largest "
+               f"condition-trajectory count per task, mean over seeds.")
+    return frame.reset_index(drop=True), caption
+
+
+def suite_tables(summary: pd.DataFrame, reps: int = 2000, seed: int = 0) -> list[tuple[str, pd.DataFrame]]:
+    """(caption, tasks x methods table) per setting, trajectory count and metric of TABLE_METRICS.
+
+    Args:
+      summary: ok cells (RunData.ok_summary).
+      reps: bootstrap repetitions of every interval.
+      seed: bootstrap seed.
+    """
+    out = []
+    for (setting, n_traj), group in summary.groupby(["setting", "n_traj"], sort=True):
+        methods = method_order(group["method"].unique())
+        for metric, label in TABLE_METRICS.items():
+            rows = []
+            for task, by_task in group.groupby("task", sort=True):
+                row = {"task": task}
+                for method in methods:
+                    values = by_task.loc[by_task["method"] == method, metric].to_numpy(dtype=float)
+                    row[method] = fmt(*stats.mean_interval(values, reps=reps, seed=seed))
+                rows.append(row)
+            scores, tasks = stats.score_matrices(group, metric, methods)
+            aggregates = stats.aggregate_intervals(scores, reps=reps, seed=seed)
+            for name in stats.AGGREGATES:
+                row = {"task": f"**{name}** (rliable, {len(tasks)} shared tasks)"}
+                for method in methods:
+                    hit = aggregates[(aggregates["method"] == method) & (aggregates["aggregate"] == name)]
+                    row[method] = fmt(*hit[["point", "lo", "hi"]].iloc[0]) if len(hit) else "-"
+                rows.append(row)
+            caption = (f"{label}; setting {setting}, {n_traj} condition trajectories; "
+                       f"mean over seeds [95% bootstrap interval, {reps} reps]")
+            out.append((caption, pd.DataFrame(rows)))
+    return out
+
+
+def run_header(data: RunData) -> list[str]:
+    """Lines describing the run: its run.json scalars and what the tables were made from."""
+    lines = [f"- {key}: {value}" for key, value in sorted(data.run.items())
+             if isinstance(value, (str, int, float, bool))]
+    summary = data.summary
+    failed = int((summary["status"] != "ok").sum())
+    lines.append(f"- cells: {len(summary)} ({failed} failed); seeds: {data.seeds}; "
+                 f"evaluation configurations per policy: {data.n_configurations}")
+    if data.profile != "paper":
+        reductions = data.run.get("reductions")
+        detail = "; ".join(map(str, reductions)) if isinstance(reductions, list) and reductions else (
+            f"see the 'reductions' list of benchmark/profiles/{data.profile}.yaml")
+        lines.append(f"- **Reduced protocol**: profile '{data.profile}' is smaller than the paper's "
+                     f"({detail}); numbers are not comparable to the paper's one for one.")
+    return lines
+
+
+def tables_markdown(data: RunData, reps: int = 2000, seed: int = 0) -> str:
+    """The whole tables document of a run, in Markdown."""
+    parts = [f"# Tables: {data.run.get('suite', data.run_dir.name)}", "", *run_header(data), ""]
+    summary = data.ok_summary
+    if summary.empty:
+        return "\n".join(parts + ["No cell finished; nothing to tabulate.", ""])
+    frame, caption = table4(summary)
+    parts += ["## Table 4", "", caption, "", markdown_table(frame), ""]
+    parts += ["## Per-suite tables", ""]
+    for caption, frame in suite_tables(summary, reps=reps, seed=seed):
+        parts += [f"### {caption}", "", markdown_table(frame), ""]
+    failed = data.summary[data.summary["status"] != "ok"]
+    if len(failed):
+        parts += ["## Failed cells", "",
+                  markdown_table(failed[["cell_id", "method", "task", "n_traj", "setting", "seed", "error"]].fillna("")), ""]
+    return "\n".join(parts)
+
+
+def write_tables(run_dir, reps: int = 2000, seed: int = 0) -> Path:
+    """Write DIR/tables.md from the stored results; returns its path."""
+    data = load_run(run_dir)
+    path = data.run_dir / "tables.md"
+    atomic_write_text(path, tables_markdown(data, reps=reps, seed=seed))
+    return path
+
+
+def write_summary(run_dir) -> Path:
+    """Write DIR/summary.csv, one row per cell with its keys, status and every metric."""
+    data = load_run(run_dir)
+    path = data.run_dir / "summary.csv"
+    atomic_write_text(path, data.summary.to_csv(index=False))
+    return path

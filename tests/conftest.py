@@ -1,0 +1,30 @@
+"""Shared fixtures. `tiny_zoo` is a real zoo (the smoke profile: expert distillation on
+reach and button-press, 20 checkpoints each, plus reach-wall conditions), built once and
+cached by its content hash under results/.test-cache (about 15-30 s from empty)."""
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+TEST_RESULTS = Path(__file__).resolve().parent.parent / "results" / ".test-cache"
+
+
+@pytest.fixture(scope="session")
+def test_results() -> Path:
+    TEST_RESULTS.mkdir(parents=True, exist_ok=True)
+    return TEST_RESULTS
+
+
+@pytest.fixture(scope="session")
+def tiny_zoo(test_results):
+    import torch
+
+    from benchmark.config import load_profile
+    from benchmark.zoo.collect import build_zoo
+
+    torch.set_num_threads(1)
+    profile = load_profile("smoke")
+    return build_zoo(profile.name, profile.zoo, test_results, workers=0)

@@ -1,0 +1,90 @@
+"""A small stored run written by hand, for the table and figure tests.
+
+Analysis code reads only stored files and does not care about physics, so the episodes here
+are drawn from a seeded random generator, not simulated.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from benchmark.report.data import load_run
+
+OBS_DIM = 39
+
+
+def write_fake_run(
+    root: Path, *, tasks=("reach", "window-close"), methods=("make-an-agent", "multitask-bc"),
+    n_trajs=(5, 10), settings=("clean",), seeds=(0, 1), n_policies=6, n_configs=5,
+    trajectories: bool = True, failed_cells: int = 0, profile: str = "smoke", rng_seed: int = 0,
+) -> Path:
+    """Write run.json, cells/, episodes.parquet, policies.parquet (and trajectories/) under root."""
+    rng = np.random.default_rng(rng_seed)
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "cells").mkdir(exist_ok=True)
+    episodes, policies = [], []
+    grid = list(itertools.product(methods, tasks, n_trajs, settings, seeds))
+    for index, (method, task, n_traj, setting, seed) in enumerate(grid):
+        cell_id = f"c{index:03d}"
+        config = {"suite": "fixture", "method": method, "task": task, "n_traj": n_traj,
+                  "setting": setting, "seed": seed, "profile": profile}
+        failed = index < failed_cells
+        (root / "cells" / f"{cell_id}.json").write_text(json.dumps({
+            "cell_id": cell_id, "status": "failed" if failed else "ok",
+            "error": "Traceback: boom" if failed else None, "config": config,
+            "timings": {"train_cpu_s": 100.0 * (1 + len(method)), "propose_s": 2.0,
+                        "eval_cpu_s": 30.0 + rng.random(), "env_steps": 10_000},
+            "provenance": {},
+        }))
+        if failed:
+            continue
+        skill = rng.random(n_policies)
+        for pid in range(n_policies):
+            for ci in range(n_configs):
+                success = bool(rng.random() < skill[pid])
+                step = int(rng.integers(30, 400)) if success else -1
+                episodes.append({**config, "cell_id": cell_id, "policy_id": pid,
+                                 "configuration": 1_000_000 + ci, "config_index": ci,
+                                 "success": success, "first_success_step": step,
+                                 "return": float(rng.random() * 100), "length": step + 1 if success else 500})
+            policies.append({"cell_id": cell_id, "policy_id": pid, "condition_row": pid % n_traj,
+                             "cos_condition": float(rng.uniform(0.5, 1.0)),
+                             "cos_nearest_checkpoint": float(rng.uniform(0.7, 1.0)),
+                             "nearest_checkpoint": int(rng.integers(0, 50)),
+                             "condition_first_success_step": int(rng.choice([-1, 80, 150, 300]))})
+        if trajectories:
+            _write_trajectories(root / "trajectories" / f"{cell_id}.safetensors", rng, n_policies)
+    for frame, name in ((episodes, "episodes"), (policies, "policies")):
+        pd.DataFrame(frame).to_parquet(root / f"{name}.parquet", index=False)
+    (root / "run.json").write_text(json.dumps({
+        "suite": "fixture", "profile": profile, "command": "python -m benchmark run --suite fixture",
+        "machine": "test", "wall_time_s": 1.0, "n_configurations": n_configs}))
+    return root
+
+
+def _write_trajectories(path: Path, rng, k: int) -> None:
+    from safetensors.numpy import save_file
+
+    path.parent.mkdir(exist_ok=True)
+    t = 60
+
+    def paths(n):
+        start = rng.normal(0, 0.05, (n, 1, OBS_DIM))
+        drift = rng.normal(0, 0.01, (n, t, OBS_DIM)).cumsum(axis=1)
+        return (start + drift).astype(np.float32)
+
+    save_file({"states": paths(k), "lengths": rng.integers(20, t + 1, k).astype(np.int64),
+               "condition_states": paths(2), "condition_lengths": np.array([t, t - 10], dtype=np.int64)},
+              str(path))
+
+
+def test_fixture_is_a_loadable_run(tmp_path):
+    data = load_run(write_fake_run(tmp_path / "run", failed_cells=1))
+    assert len(data.summary) == 2 * 2 * 2 * 1 * 2
+    assert (data.summary["status"] == "failed").sum() == 1
+    assert data.seeds == [0, 1] and data.n_configurations == 5
+    assert data.policies is not None and set(data.policies["method"]) == {"make-an-agent", "multitask-bc"}

@@ -1,0 +1,125 @@
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from benchmark.config import load_profile
+from benchmark.errors import UserError
+from benchmark.policy import BatchedPolicies
+from benchmark.envs import make_env
+from benchmark.rollout import rollout
+from benchmark.zoo import collect
+from benchmark.zoo.format import load_zoo
+
+
+def test_tiny_zoo_has_what_the_profile_asks(tiny_zoo):
+    assert tiny_zoo.manifest["seen_tasks"] == ["reach", "button-press"]
+    for task in ("reach", "button-press"):
+        assert len(tiny_zoo.checkpoints.for_task(task)) == 20
+        assert len(tiny_zoo.conditions.for_task(task)) == 10
+    assert len(tiny_zoo.checkpoints.for_task("reach-wall")) == 0
+    assert len(tiny_zoo.conditions.for_task("reach-wall")) == 10
+    prov = tiny_zoo.manifest["provenance"]
+    assert prov["packages"]["metaworld"] == "3.1.1" and "code_version" in prov
+    record = tiny_zoo.checkpoints.records[0]
+    assert {"task", "source", "run_seed", "configuration", "step", "success"} <= set(record)
+
+
+def test_every_checkpoint_marked_successful_succeeds_when_re_evaluated(tiny_zoo):
+    ckpts = tiny_zoo.checkpoints
+    for i in range(len(ckpts)):
+        record = ckpts.records[i]
+        assert record["success"] == 1.0
+        policy = BatchedPolicies(ckpts.params[i:i + 1], tiny_zoo.spec)
+        env = make_env(record["task"], record["configuration"])
+        traj = rollout(env, lambda obs: policy.act(obs[None])[0], steps_after_success=0)
+        assert traj.success, f"checkpoint {i} ({record['task']}) does not succeed"
+        stored = ckpts.states[i, :ckpts.lengths[i]]
+        # numpy and torch forwards differ in the last bits; physics keeps it small
+        np.testing.assert_allclose(traj.states, stored[:traj.length], atol=1e-3)
+
+
+def test_second_build_is_reused_without_collecting(tiny_zoo, test_results, monkeypatch):
+    def fail(*args, **kwargs):
+        raise AssertionError("collector called for a cached zoo")
+
+    monkeypatch.setattr(collect, "execute", fail)
+    profile = load_profile("smoke")
+    again = collect.build_zoo(profile.name, profile.zoo, test_results)
+    assert again.root == tiny_zoo.root
+
+
+def test_interrupted_build_resumes_from_its_shards(tmp_path, monkeypatch):
+    settings = {"seen_tasks": ["reach"], "unseen_tasks": [], "runs_per_seen_task": 2,
+                "distill": {"checkpoints_per_run": 2, "conditions_per_run": 1}}
+    real = collect._collect_one
+    calls = []
+
+    def crash_on_second(job):
+        calls.append(job[0].name)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(job)
+
+    monkeypatch.setattr(collect, "_collect_one", crash_on_second)
+    with pytest.raises(KeyboardInterrupt):
+        collect.build_zoo("t", settings, tmp_path)
+    monkeypatch.setattr(collect, "_collect_one", lambda job: calls.append(job[0].name) or real(job))
+    zoo = collect.build_zoo("t", settings, tmp_path)
+    assert calls == ["reach__0", "reach__1", "reach__1"]
+    assert len(zoo.checkpoints) == 4
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "benchmark", *args], capture_output=True, text=True)
+
+
+def _damage(root, how):
+    if how == "truncated":
+        path = root / "checkpoints.safetensors"
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    elif how == "corrupt":
+        (root / "conditions.safetensors").write_bytes(b"\x00garbage" * 100)
+    elif how == "manifest":
+        (root / "manifest.json").write_text("{not json")
+    elif how in ("nan", "shape"):
+        from safetensors.numpy import load_file, save_file
+        arrays = load_file(str(root / "checkpoints.safetensors"))
+        if how == "nan":
+            arrays["params"][3, 7] = np.nan
+        else:
+            arrays["params"] = arrays["params"][:, :-1].copy()
+        save_file(arrays, str(root / "checkpoints.safetensors"))
+
+
+@pytest.mark.parametrize("how,message", [
+    ("truncated", "truncated"), ("corrupt", "unreadable"), ("manifest", "not valid JSON"),
+    ("nan", "non-finite"), ("shape", "shape"),
+])
+def test_damaged_zoo_gives_one_line_error_and_exit_2(tiny_zoo, tmp_path, how, message):
+    root = tmp_path / "zoo"
+    shutil.copytree(tiny_zoo.root, root, ignore=shutil.ignore_patterns("shards"))
+    _damage(root, how)
+    before = {p.name: p.read_bytes() for p in root.iterdir() if p.is_file()}
+    result = _cli("check-zoo", str(root))
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], lines
+    assert before == {p.name: p.read_bytes() for p in root.iterdir() if p.is_file()}
+    with pytest.raises(UserError):
+        load_zoo(root)
+
+
+def test_check_zoo_on_a_good_zoo(tiny_zoo):
+    result = _cli("check-zoo", str(tiny_zoo.root))
+    assert result.returncode == 0 and "valid" in result.stdout
+
+
+def test_bad_profile_and_task_exit_2(tmp_path):
+    for args, text in ((["collect", "--profile", "huge"], "unknown profile"),
+                       (["collect", "--profile", "smoke", "--tasks", "fly", "--results", str(tmp_path)], "unknown task")):
+        result = _cli(*args)
+        assert result.returncode == 2 and text in result.stderr
