@@ -1,0 +1,421 @@
+"""CARE: Contextual Attention-based REpresentations (Sodhani, Zhang, Pineau, ICML 2021), on SAC.
+
+Networks (actor and critic each have their own):
+    metadata m (metadata_dim)  -> context encoder MLP -> c (context_dim)
+    state s -> k encoder MLPs   -> e_1..e_k (encoder_dim each)
+    attention alpha = softmax(Linear(c)) over k;  representation r = sum_i alpha_i e_i
+    actor:  [r, c] -> MLP -> (mean, log_std) of a tanh-squashed Gaussian (act_dim)
+    critic: [r, c, a] -> two MLPs -> Q1, Q2;  target critic by Polyak averaging; automatic
+            entropy temperature with target entropy -act_dim.
+
+Task metadata: CARE embeds a text description of each task with a pretrained language model.
+Nothing may be downloaded here, so `TASK_DESCRIPTIONS` (one sentence per MetaWorld task, written
+for this benchmark) are embedded by `describe`: a signed hashed bag of words and character
+trigrams (crc32 hashing into `metadata_dim` buckets, L2-normalised). It is deterministic and
+gives unseen tasks an embedding that shares words with related seen tasks.
+
+Training: `online_steps_per_task > 0` (the `paper` preset) runs online multi-task SAC with
+MetaWorld's dense reward, one env per seen task stepped in lockstep and one update per lockstep
+step on a batch of `batch_size` transitions per task (CARE's MT10 setting). Reduced presets
+pretrain OFFLINE on the zoo's stored transitions (state, action, dense reward, next state)
+with a TD3+BC-style actor loss (Fujimoto & Gu 2021), which offline SAC needs to stay on data.
+
+Adaptation per cell (offline, the SAC update with the same BC term): K copies of the pretrained
+agent, copy k on bootstrap resample k of the condition trajectories, with a SPARSE reward:
+1 on the last stored step of a trajectory that succeeded (a terminal transition), else 0; the
+last step of a failed trajectory has no next state and is not used. K = `n_adapt`, or by
+default (0) one per condition trajectory, as Make-An-Agent. Returns an ActorProposal whose
+actor acts with tanh(mean) of member policy_ids[b] for row b.
+"""
+from __future__ import annotations
+
+import copy
+import re
+import time
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from baselines.common import (EnsembleLinear, bootstrap_rows, check_policy_set, condition_task, load_tensors,
+                              n_proposals, replicate, sample_steps, save_tensors, seeded)
+from benchmark.envs import MAX_EPISODE_STEPS, make_env, train_configuration
+from benchmark.errors import UserError
+from benchmark.policy import LOG_STD_MAX, LOG_STD_MIN, PolicySpec
+from benchmark.zoo.format import PolicySet, Zoo
+from generators.base import ActorProposal, Method, config_from_dict, config_to_dict
+
+REDUCTIONS = """\
+`paper`: online SAC with dense rewards, 2M steps per seen task (CARE's MT10 recipe: k=6
+encoders, 3x400 MLPs, batch 128 per task); days of CPU, cluster work. `mini` and `smoke` do NOT
+run online RL: they pretrain offline on the zoo's stored transitions (dense reward) with a
+TD3+BC actor term, `mini` for 4k updates with k=4 encoders and 2x128 MLPs (about 2-3 CPU
+minutes on the mini zoo), finetuning 60 updates per cell; `smoke` a few updates (plumbing)."""
+
+TASK_DESCRIPTIONS = {
+    "window-open": "push and open a sliding window by moving its handle sideways",
+    "window-close": "push and close a sliding window by moving its handle sideways",
+    "door-open": "open a door with a revolving joint by pulling its handle",
+    "door-close": "close a door with a revolving joint by pushing it",
+    "drawer-open": "open a drawer by pulling its handle",
+    "drawer-close": "push and close a drawer",
+    "dial-turn": "rotate a dial one hundred eighty degrees",
+    "faucet-open": "rotate the faucet handle counter clockwise to open the faucet",
+    "faucet-close": "rotate the faucet handle clockwise to close the faucet",
+    "button-press": "press a button from the top",
+    "button-press-wall": "bypass a wall and press a button from the top",
+    "door-unlock": "unlock a door by rotating the lock counter clockwise",
+    "door-lock": "lock a door by rotating the lock clockwise",
+    "handle-press": "press a handle down",
+    "handle-press-side": "press a handle down sideways",
+    "plate-slide": "slide a plate into a cabinet",
+    "reach": "reach a goal position",
+    "reach-wall": "bypass a wall and reach a goal position",
+    "coffee-button": "push a button on the coffee machine",
+}
+
+
+def describe(task: str, dim: int) -> np.ndarray:
+    """(dim,) float32 metadata embedding of the task's description: signed hashed words and
+    character trigrams (of '<word>'), L2-normalised. Deterministic across runs and machines."""
+    if task not in TASK_DESCRIPTIONS:
+        raise UserError(f"CARE has no description of task {task!r}; add one to TASK_DESCRIPTIONS")
+    vector = np.zeros(dim, np.float64)
+    for word in re.findall(r"[a-z]+", TASK_DESCRIPTIONS[task]):
+        marked = f"<{word}>"
+        for feature in [word] + [marked[i:i + 3] for i in range(len(marked) - 2)]:
+            code = zlib.crc32(feature.encode())
+            vector[code % dim] += 1.0 if (code >> 31) & 1 else -1.0
+    return (vector / max(np.linalg.norm(vector), 1e-8)).astype(np.float32)
+
+
+@dataclass
+class Config:
+    """Hyperparameters of CARE on SAC."""
+
+    n_encoders: int = 6
+    """k, the number of state encoders mixed by attention."""
+    encoder_dim: int = 50
+    """Output size of each state encoder."""
+    context_dim: int = 50
+    """Output size of the context (metadata) encoder."""
+    metadata_dim: int = 128
+    """Size of the hashed bag-of-words embedding of a task description."""
+    hidden: int = 400
+    """Width of the actor's and the critics' hidden layers (and the encoders')."""
+    gamma: float = 0.99
+    """Discount."""
+    tau: float = 0.005
+    """Polyak rate of the target critic."""
+    lr: float = 3e-4
+    """Adam learning rate of actor, critics and temperature."""
+    init_temperature: float = 1.0
+    """Initial entropy temperature alpha."""
+    reward_scale: float = 0.1
+    """Multiplies MetaWorld's dense reward (0..10 per step) in pretraining."""
+    batch_size: int = 128
+    """Transitions per update (online: per task)."""
+    online_steps_per_task: int = 2_000_000
+    """Online env steps per seen task; 0 pretrains offline on the zoo's transitions instead."""
+    learning_starts: int = 1_500
+    """Online: lockstep steps with uniform random actions before updates start."""
+    offline_steps: int = 0
+    """Offline pretraining updates (used when online_steps_per_task is 0)."""
+    bc_alpha: float = 2.5
+    """TD3+BC weight in offline updates: actor loss lambda*(alpha*logp - Q) + |tanh(mean) - a|^2,
+    lambda = bc_alpha / mean|Q|. Online SAC never uses it."""
+    finetune_steps: int = 500
+    """Offline SAC updates of each adaptation on the condition trajectories (sparse reward)."""
+    finetune_batch_size: int = 64
+    """Transitions per finetuning update and proposed policy."""
+    n_adapt: int = 0
+    """Policies proposed per cell; 0 means one per condition trajectory (as Make-An-Agent)."""
+    device: str = "cpu"
+    """Torch device."""
+
+
+PRESETS = {
+    "paper": {},
+    "mini": {"online_steps_per_task": 0, "offline_steps": 4_000, "n_encoders": 4, "hidden": 128,
+             "finetune_steps": 60},
+    "smoke": {"online_steps_per_task": 0, "offline_steps": 5, "n_encoders": 2, "hidden": 32, "encoder_dim": 16,
+              "context_dim": 16, "batch_size": 16, "finetune_steps": 3, "finetune_batch_size": 8},
+}
+
+
+def mlp(sizes: list[int], ensemble: int) -> nn.Sequential:
+    """Ensemble MLP with ReLU between layers: (E, B, sizes[0]) -> (E, B, sizes[-1])."""
+    layers = []
+    for i in range(len(sizes) - 1):
+        layers += [EnsembleLinear(sizes[i], sizes[i + 1], ensemble)] + ([nn.ReLU()] if i < len(sizes) - 2 else [])
+    return nn.Sequential(*layers)
+
+
+class MixtureEncoder(nn.Module):
+    """(state (E, B, obs), metadata (E, B, m)) -> [sum_i alpha_i e_i(state), c] (E, B, encoder_dim + context_dim)."""
+
+    def __init__(self, cfg: Config, obs_dim: int, ensemble: int):
+        super().__init__()
+        self.context = mlp([cfg.metadata_dim, cfg.hidden, cfg.context_dim], ensemble)
+        self.encoders = nn.ModuleList([mlp([obs_dim, cfg.hidden, cfg.encoder_dim], ensemble)
+                                       for _ in range(cfg.n_encoders)])
+        self.attention = EnsembleLinear(cfg.context_dim, cfg.n_encoders, ensemble)
+
+    def forward(self, obs: torch.Tensor, metadata: torch.Tensor) -> torch.Tensor:
+        c = self.context(metadata)
+        alpha = torch.softmax(self.attention(c), dim=-1)                                # (E, B, k)
+        encodings = torch.stack([encoder(obs) for encoder in self.encoders], dim=-1)    # (E, B, d, k)
+        return torch.cat([(encodings * alpha[..., None, :]).sum(-1), c], dim=-1)
+
+
+class CareActor(nn.Module):
+    """Tanh-Gaussian policy on the mixture representation."""
+
+    def __init__(self, cfg: Config, spec: PolicySpec, ensemble: int = 1):
+        super().__init__()
+        self.encoder = MixtureEncoder(cfg, spec.obs_dim, ensemble)
+        self.trunk = mlp([cfg.encoder_dim + cfg.context_dim, cfg.hidden, cfg.hidden, 2 * spec.act_dim], ensemble)
+
+    def forward(self, obs, metadata):
+        """(mean, log_std), each (E, B, act), of the pre-tanh Gaussian."""
+        mean, log_std = self.trunk(torch.relu(self.encoder(obs, metadata))).chunk(2, dim=-1)
+        return mean, log_std.clamp(LOG_STD_MIN, LOG_STD_MAX)
+
+    def sample(self, obs, metadata):
+        """(action (E, B, act) in (-1, 1), log-probability (E, B), mean (E, B, act))."""
+        mean, log_std = self(obs, metadata)
+        u = mean + log_std.exp() * torch.randn_like(mean)
+        action = torch.tanh(u)
+        log_prob = (-0.5 * ((u - mean) / log_std.exp()) ** 2 - log_std - 0.5 * np.log(2 * np.pi)).sum(-1)
+        log_prob = log_prob - (2 * (np.log(2) - u - nn.functional.softplus(-2 * u))).sum(-1)
+        return action, log_prob, mean
+
+
+class CareCritic(nn.Module):
+    """Twin Q on [mixture representation, action]."""
+
+    def __init__(self, cfg: Config, spec: PolicySpec, ensemble: int = 1):
+        super().__init__()
+        self.encoder = MixtureEncoder(cfg, spec.obs_dim, ensemble)
+        sizes = [cfg.encoder_dim + cfg.context_dim + spec.act_dim, cfg.hidden, cfg.hidden, 1]
+        self.q1, self.q2 = mlp(sizes, ensemble), mlp(sizes, ensemble)
+
+    def forward(self, obs, metadata, action):
+        """(Q1, Q2), each (E, B)."""
+        x = torch.cat([torch.relu(self.encoder(obs, metadata)), action], dim=-1)
+        return self.q1(x)[..., 0], self.q2(x)[..., 0]
+
+
+class SacAgent(nn.Module):
+    """Actor, critic, target critic and log temperature of E ensemble members."""
+
+    def __init__(self, cfg: Config, spec: PolicySpec, ensemble: int = 1):
+        super().__init__()
+        self.actor = CareActor(cfg, spec, ensemble)
+        self.critic = CareCritic(cfg, spec, ensemble)
+        self.target = copy.deepcopy(self.critic).requires_grad_(False)
+        self.log_alpha = nn.Parameter(torch.full((ensemble, 1), float(np.log(cfg.init_temperature))))
+
+    def replicate(self, ensemble: int) -> "SacAgent":
+        clone = replicate(self, ensemble)
+        with torch.no_grad():
+            clone.log_alpha = nn.Parameter(self.log_alpha.detach().repeat(ensemble, 1))
+        clone.target.requires_grad_(False)
+        return clone
+
+
+class SacUpdater:
+    """One SAC (optionally SAC+BC) update of every ensemble member on its own batch."""
+
+    def __init__(self, agent: SacAgent, cfg: Config, act_dim: int):
+        self.agent, self.cfg, self.target_entropy = agent, cfg, -float(act_dim)
+        self.actor_opt = torch.optim.Adam(agent.actor.parameters(), lr=cfg.lr)
+        self.critic_opt = torch.optim.Adam(agent.critic.parameters(), lr=cfg.lr)
+        self.alpha_opt = torch.optim.Adam([agent.log_alpha], lr=cfg.lr)
+
+    def update(self, obs, metadata, action, reward, next_obs, done, bc_alpha: float) -> dict:
+        """All tensors (E, B, ...); reward and done (E, B). Returns mean losses."""
+        agent, cfg = self.agent, self.cfg
+        alpha = agent.log_alpha.exp().detach()                                           # (E, 1)
+        with torch.no_grad():
+            next_action, next_log_prob, _ = agent.actor.sample(next_obs, metadata)
+            target_q = torch.min(*agent.target(next_obs, metadata, next_action)) - alpha * next_log_prob
+            y = reward + cfg.gamma * (1 - done) * target_q
+        q1, q2 = agent.critic(obs, metadata, action)
+        critic_loss = (((q1 - y) ** 2).mean(-1) + ((q2 - y) ** 2).mean(-1)).sum()
+        self.critic_opt.zero_grad()
+        critic_loss.backward()
+        self.critic_opt.step()
+
+        new_action, log_prob, mean = agent.actor.sample(obs, metadata)
+        q = torch.min(*agent.critic(obs, metadata, new_action))
+        sac_term = alpha * log_prob - q                                                  # (E, B)
+        if bc_alpha > 0:
+            scale = bc_alpha / q.abs().mean(-1, keepdim=True).detach().clamp(min=1e-6)
+            bc = ((torch.tanh(mean) - action) ** 2).sum(-1)
+            actor_loss = (scale * sac_term + bc).mean(-1).sum()
+        else:
+            actor_loss = sac_term.mean(-1).sum()
+        self.actor_opt.zero_grad()
+        actor_loss.backward()
+        self.actor_opt.step()
+
+        alpha_loss = -(agent.log_alpha * (log_prob.detach() + self.target_entropy)).mean(-1).sum()
+        self.alpha_opt.zero_grad()
+        alpha_loss.backward()
+        self.alpha_opt.step()
+        with torch.no_grad():
+            for target, source in zip(agent.target.parameters(), agent.critic.parameters()):
+                target.lerp_(source, cfg.tau)
+        e = len(q1)
+        return {"critic_loss": float(critic_loss.detach()) / e, "actor_loss": float(actor_loss.detach()) / e}
+
+
+class CareActorPolicies:
+    """`act(obs (B, obs))` -> tanh(mean) (B, act) of member policy_ids[b] for row b."""
+
+    def __init__(self, actor: CareActor, metadata: np.ndarray, policy_ids: np.ndarray, device: str):
+        self.actor, self.device = actor, device
+        self.metadata = torch.as_tensor(metadata, device=device)
+        self.policy_ids = torch.as_tensor(np.asarray(policy_ids, dtype=np.int64), device=device)
+
+    @torch.no_grad()
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        obs_t = torch.as_tensor(np.asarray(obs, np.float32), device=self.device)
+        n_members = self.actor.trunk[0].weight.shape[0]
+        # every member on every row, then row b keeps member policy_ids[b]: cheap for small MLPs
+        mean, _ = self.actor(obs_t.expand(n_members, -1, -1),
+                             self.metadata.expand(n_members, len(obs_t), -1))
+        return torch.tanh(mean[self.policy_ids, torch.arange(len(obs_t))]).cpu().numpy()
+
+
+class Care(Method):
+    name = "care"
+    Config = Config
+
+    def __init__(self, config: Config, spec: PolicySpec):
+        super().__init__(config, spec)
+        self.agent: SacAgent | None = None
+
+    def _metadata(self, tasks) -> np.ndarray:
+        """(N, metadata_dim) embeddings of the tasks' descriptions."""
+        return np.stack([describe(t, self.config.metadata_dim) for t in tasks])
+
+    def _offline(self, agent, data: PolicySet, rows, spans, reward, done, steps, batch, rng) -> list[dict]:
+        """`steps` SAC+BC updates; member e samples steps t < spans[traj] of trajectories rows[e].
+        reward and done are (N, T) arrays of the transition at (traj, t)."""
+        cfg, device = self.config, self.config.device
+        tensor = lambda x: torch.as_tensor(x, device=device)                             # noqa: E731
+        states, actions = tensor(data.states), tensor(data.actions)
+        metadata, reward, done = tensor(self._metadata(data.tasks)), tensor(reward), tensor(done)
+        updater, history = SacUpdater(agent, cfg, self.spec.act_dim), []
+        for _ in range(steps):
+            traj, step = sample_steps(rng, rows, spans, batch)
+            traj, step = tensor(traj), tensor(step)
+            next_step = (step + 1).clamp(max=data.states.shape[1] - 1)
+            history.append(updater.update(states[traj, step], metadata[traj], actions[traj, step],
+                                          reward[traj, step], states[traj, next_step], done[traj, step], cfg.bc_alpha))
+        return history
+
+    def _online(self, tasks: list[str], seed: int, rng: np.random.Generator) -> list[dict]:
+        """Multi-task online SAC: one env per task stepped in lockstep, dense reward."""
+        cfg, spec, device = self.config, self.spec, self.config.device
+        n, total = len(tasks), cfg.online_steps_per_task
+        metadata = torch.as_tensor(self._metadata(tasks), device=device)                 # (n, m)
+        buffer = {"obs": np.zeros((total, n, spec.obs_dim), np.float32),
+                  "action": np.zeros((total, n, spec.act_dim), np.float32),
+                  "reward": np.zeros((total, n), np.float32),
+                  "next_obs": np.zeros((total, n, spec.obs_dim), np.float32)}
+        episode = 0
+
+        def reset_all():
+            # a fresh training configuration per episode and task (MetaWorld seeds at construction)
+            envs = [make_env(task, train_configuration((seed * 10_007 + episode * n + i) % 100_000))
+                    for i, task in enumerate(tasks)]
+            return envs, np.stack([env.reset()[0] for env in envs]).astype(np.float32)
+
+        envs, obs = reset_all()
+        updater, history, t_in_episode = SacUpdater(self.agent, cfg, spec.act_dim), [], 0
+        for step in range(total):
+            if step < cfg.learning_starts:
+                action = rng.uniform(-1, 1, size=(n, spec.act_dim)).astype(np.float32)
+            else:
+                with torch.no_grad():
+                    action = self.agent.actor.sample(torch.as_tensor(obs, device=device)[None], metadata[None])[0][0]
+                action = action.cpu().numpy()
+            results = [env.step(a) for env, a in zip(envs, action)]
+            next_obs = np.stack([r[0] for r in results]).astype(np.float32)
+            buffer["obs"][step], buffer["action"][step], buffer["next_obs"][step] = obs, action, next_obs
+            buffer["reward"][step] = [r[1] * cfg.reward_scale for r in results]
+            obs, t_in_episode = next_obs, t_in_episode + 1
+            if t_in_episode == MAX_EPISODE_STEPS:                                        # truncation, not terminal
+                episode, t_in_episode = episode + 1, 0
+                envs, obs = reset_all()
+            if step >= cfg.learning_starts:
+                index = torch.as_tensor(rng.integers(0, step + 1, size=(n, cfg.batch_size)))  # per task
+                task_index = torch.arange(n)[:, None].expand(-1, cfg.batch_size)
+                pick = {k: torch.as_tensor(v, device=device)[index, task_index].reshape(1, n * cfg.batch_size, -1)
+                        for k, v in buffer.items()}
+                meta = metadata[task_index.reshape(-1)][None]
+                history.append(updater.update(pick["obs"], meta, pick["action"], pick["reward"][..., 0],
+                                              pick["next_obs"], torch.zeros_like(pick["reward"][..., 0]), 0.0))
+        return history
+
+    def fit(self, zoo: Zoo, seed: int) -> dict:
+        cfg, data = self.config, zoo.checkpoints
+        check_policy_set(data, self.spec, "zoo checkpoints")
+        start = time.process_time()
+        rng = seeded(seed)
+        self.agent = SacAgent(cfg, self.spec, 1).to(cfg.device)
+        tasks = sorted(set(data.tasks.tolist()))
+        if cfg.online_steps_per_task > 0:
+            history = self._online(tasks, seed, rng)
+        else:
+            # dense reward of (s_t, a_t); the last stored step has no next state, so it is never drawn
+            history = self._offline(self.agent, data, np.arange(len(data))[None], np.maximum(data.lengths - 1, 1),
+                                    data.rewards * cfg.reward_scale, np.zeros_like(data.rewards), cfg.offline_steps,
+                                    cfg.batch_size, rng)
+        critic = np.array([h["critic_loss"] for h in history] or [np.nan])
+        window = max(1, min(50, len(critic) // 5))
+        return {"critic_loss_first": float(critic[:window].mean()), "critic_loss_last": float(critic[-window:].mean()),
+                "updates": len(history), "online": cfg.online_steps_per_task > 0,
+                "cpu_seconds": time.process_time() - start}
+
+    def propose(self, conditions: PolicySet, seed: int) -> ActorProposal:
+        """K = n_adapt (or one per condition trajectory) policies, copy k finetuned with the sparse
+        reward on bootstrap resample k of the condition trajectories."""
+        cfg = self.config
+        check_policy_set(conditions, self.spec, "condition trajectories")
+        task = condition_task(conditions)
+        rng = seeded(seed)
+        k = n_proposals(cfg.n_adapt, len(conditions))
+        agent = self.agent.replicate(k)
+        succeeded = conditions.successes.astype(bool).any(axis=1)
+        last = conditions.lengths - 1
+        reward = np.zeros(conditions.rewards.shape, np.float32)
+        reward[np.flatnonzero(succeeded), last[succeeded]] = 1.0                         # sparse: success at the end
+        done = reward.copy()                                                             # that step is terminal
+        spans = np.maximum(conditions.lengths - 1 + succeeded, 1)                        # failed: drop the last step
+        self._offline(agent, conditions, bootstrap_rows(rng, len(conditions), k), spans, reward, done,
+                      cfg.finetune_steps, cfg.finetune_batch_size, rng)
+        actor = agent.actor.eval()
+        metadata = describe(task, cfg.metadata_dim)[None]
+        return ActorProposal(n_policies=k,
+                             make_actor=lambda ids: CareActorPolicies(actor, metadata, ids, cfg.device))
+
+    def save(self, directory: Path) -> None:
+        save_tensors(directory, self.agent.state_dict(),
+                     {"method": self.name, "config": config_to_dict(self.config), "spec": self.spec.to_dict()})
+
+    @classmethod
+    def load(cls, directory: Path, config: Config, spec: PolicySpec) -> "Care":
+        tensors, meta = load_tensors(directory)
+        if config is None:
+            config = config_from_dict(Config, meta["config"], f"{directory}/meta.json")
+        method = cls(config, spec)
+        method.agent = SacAgent(config, spec, 1).to(config.device)
+        method.agent.load_state_dict(tensors)
+        return method

@@ -1,0 +1,258 @@
+"""Decision Transformer for meta-imitation with a trajectory prompt (Chen et al. 2021; Prompt-DT,
+Xu et al. 2022; Hyper-DT, Xu et al. 2023).
+
+A small GPT reads [prompt ; context] where each step contributes three tokens
+(return-to-go, state, action) and predicts the action from each state token. The prompt is
+the last `prompt_steps` steps of a trajectory of the same task (for a successful trajectory:
+the steps around its success); the context is a window of up to `context` (20) steps.
+
+Returns-to-go: a condition trajectory carries success flags, not a usable return, so the
+return of a trajectory is 1.0 if it ever succeeds and 0.0 otherwise, and every step's RTG is
+that constant (the success is reached within the stored trajectory). At test time the RTG
+token is 1.0 at every step: "act like a successful trajectory". Zoo trajectories are nearly
+all successful; failed condition trajectories are kept during finetuning with RTG 0.
+
+Pretraining on the zoo's checkpoint trajectories: prompt from a random trajectory of the same
+task, context a random window of another; loss MSE between tanh(prediction) and the action on
+the window's valid steps. Adaptation per cell: one copy finetuned by the same loss on the cell's
+condition trajectories (prompts and windows both drawn from them), then K = n policies, policy
+k prompted with condition trajectory k: one policy per condition trajectory, as Make-An-Agent.
+The actor keeps each episode's history (states, actions, timesteps) and acts deterministically.
+"""
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from baselines.common import check_policy_set, load_tensors, save_tensors, seeded
+from benchmark.envs import MAX_EPISODE_STEPS
+from benchmark.policy import PolicySpec
+from benchmark.zoo.format import PolicySet, Zoo
+from generators.base import ActorProposal, Method, config_from_dict, config_to_dict
+
+REDUCTIONS = """\
+The Make-An-Agent paper does not give its DT's size; `paper` uses Prompt-DT's (3 layers,
+1 head, width 128, context 20, prompt 5 steps, 50k steps). `mini` halves the width (64) and
+uses 2 layers, trains 2k steps with batch 32 (about 1-2 CPU minutes on the mini zoo) and
+finetunes 40 steps per cell; `smoke` uses a 1-layer width-32 model for a few steps (plumbing only)."""
+
+
+@dataclass
+class Config:
+    """Hyperparameters of the prompted Decision Transformer."""
+
+    context: int = 20
+    """Steps of history the model attends to (K in the DT paper)."""
+    prompt_steps: int = 5
+    """Steps of the prompt segment (the end of a trajectory of the task)."""
+    width: int = 128
+    """Token embedding width."""
+    layers: int = 3
+    """Transformer blocks."""
+    heads: int = 1
+    """Attention heads per block."""
+    steps: int = 50_000
+    """Pretraining gradient steps."""
+    batch_size: int = 64
+    """(prompt, window) samples per step."""
+    lr: float = 1e-4
+    """AdamW learning rate (linear warm-up over `warmup` steps)."""
+    weight_decay: float = 1e-4
+    """AdamW weight decay."""
+    warmup: int = 1_000
+    """Warm-up steps of the learning rate."""
+    finetune_steps: int = 200
+    """Gradient steps of the per-cell finetuning on the condition trajectories."""
+    finetune_lr: float = 5e-5
+    """AdamW learning rate of the finetuning (no warm-up)."""
+    device: str = "cpu"
+    """Torch device for training, finetuning and acting."""
+
+
+PRESETS = {
+    "paper": {},
+    "mini": {"width": 64, "layers": 2, "steps": 2_000, "batch_size": 32, "warmup": 100, "finetune_steps": 40,
+             "lr": 3e-4},
+    "smoke": {"steps": 6, "batch_size": 4, "warmup": 1, "finetune_steps": 2, "width": 32, "layers": 1,
+              "context": 5, "prompt_steps": 2},
+}
+
+
+class PromptDT(nn.Module):
+    """GPT over (rtg, state, action) tokens of [prompt ; context]; actions from state tokens."""
+
+    def __init__(self, cfg: Config, spec: PolicySpec):
+        super().__init__()
+        w = cfg.width
+        self.embed_rtg, self.embed_state, self.embed_action = nn.Linear(1, w), nn.Linear(spec.obs_dim, w), nn.Linear(spec.act_dim, w)
+        self.embed_time = nn.Embedding(MAX_EPISODE_STEPS, w)
+        self.embed_segment = nn.Embedding(2, w)          # 0: prompt token, 1: context token
+        self.norm_in = nn.LayerNorm(w)
+        block = nn.TransformerEncoderLayer(w, cfg.heads, 4 * w, dropout=0.0, activation="gelu",
+                                           batch_first=True, norm_first=True)
+        self.blocks = nn.TransformerEncoder(block, cfg.layers, enable_nested_tensor=False)
+        self.norm_out = nn.LayerNorm(w)
+        self.predict_action = nn.Linear(w, spec.act_dim)
+
+    def _tokens(self, rtg, states, actions, timesteps, segment: int) -> torch.Tensor:
+        """(B, 3L, w) interleaved tokens for rtg (B, L), states (B, L, obs), actions (B, L, act), timesteps (B, L)."""
+        time_and_segment = self.embed_time(timesteps) + self.embed_segment.weight[segment]
+        stacked = torch.stack([self.embed_rtg(rtg[..., None]), self.embed_state(states), self.embed_action(actions)], 2)
+        stacked = stacked + time_and_segment[:, :, None]
+        return stacked.reshape(len(states), -1, stacked.shape[-1])
+
+    def forward(self, prompt: tuple, context: tuple) -> torch.Tensor:
+        """Pre-tanh actions (B, L, act) predicted at the L context state tokens.
+
+        prompt and context are (rtg (B, L), states (B, L, obs), actions (B, L, act), timesteps (B, L)).
+        Right-padding of the context is harmless: attention is causal.
+        """
+        tokens = torch.cat([self._tokens(*prompt, segment=0), self._tokens(*context, segment=1)], 1)
+        mask = nn.Transformer.generate_square_subsequent_mask(tokens.shape[1], device=tokens.device)
+        hidden = self.norm_out(self.blocks(self.norm_in(tokens), mask=mask, is_causal=True))
+        state_tokens = hidden[:, 3 * prompt[1].shape[1] + 1::3]
+        return self.predict_action(state_tokens)
+
+
+class Segments:
+    """Tensors of a PolicySet and the windows the DT reads from it."""
+
+    def __init__(self, data: PolicySet, device: str):
+        self.lengths = data.lengths.astype(np.int64)
+        success = data.successes.astype(bool).any(axis=1).astype(np.float32)             # (N,)
+        self.rtg = torch.as_tensor(np.repeat(success[:, None], data.states.shape[1], 1), device=device)
+        # one zero step of padding at the end so windows past a trajectory's end index validly
+        self.states = nn.functional.pad(torch.as_tensor(data.states, device=device), (0, 0, 0, 1))
+        self.actions = nn.functional.pad(torch.as_tensor(data.actions, device=device), (0, 0, 0, 1))
+        self.rtg = nn.functional.pad(self.rtg, (0, 1))
+        self.horizon = data.states.shape[1]
+        self.device = device
+
+    def window(self, rows: np.ndarray, starts: np.ndarray, steps: int) -> tuple[tuple, torch.Tensor]:
+        """((rtg, states, actions, timesteps) of `steps` steps from starts (B,) of rows (B,), valid (B, steps))."""
+        t = starts[:, None] + np.arange(steps)[None, :]
+        valid = t < self.lengths[rows, None]
+        index = torch.as_tensor(np.where(valid, t, self.horizon))                         # padding row
+        rows_t = torch.as_tensor(rows)[:, None]
+        timesteps = torch.as_tensor(np.minimum(t, MAX_EPISODE_STEPS - 1), device=self.device)
+        return ((self.rtg[rows_t, index], self.states[rows_t, index], self.actions[rows_t, index], timesteps),
+                torch.as_tensor(valid, device=self.device))
+
+    def prompt(self, rows: np.ndarray, steps: int) -> tuple:
+        """The last `steps` steps of each of rows (B,) (from step 0 if shorter)."""
+        return self.window(rows, np.maximum(self.lengths[rows] - steps, 0), steps)[0]
+
+
+def train_steps(model: PromptDT, data: Segments, tasks: np.ndarray, cfg: Config, steps: int, lr: float,
+                warmup: int, rng: np.random.Generator) -> list[float]:
+    """AdamW on DT's action MSE; prompts from same-task trajectories. Returns loss per step."""
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=cfg.weight_decay)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / max(warmup, 1)))
+    same_task = {t: np.flatnonzero(tasks == t) for t in set(tasks.tolist())}
+    history = []
+    for _ in range(steps):
+        rows = rng.integers(0, len(tasks), size=cfg.batch_size)
+        prompt_rows = np.array([rng.choice(same_task[tasks[r]]) for r in rows])
+        starts = np.floor(rng.random(cfg.batch_size) * data.lengths[rows]).astype(np.int64)
+        context, valid = data.window(rows, starts, cfg.context)
+        predicted = model(data.prompt(prompt_rows, cfg.prompt_steps), context)
+        error = ((torch.tanh(predicted) - context[2]) ** 2).sum(-1)
+        loss = (error * valid).sum() / valid.sum()
+        optimizer.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 0.25)
+        optimizer.step()
+        schedule.step()
+        history.append(float(loss.detach()))
+    return history
+
+
+class DTActor:
+    """B lockstep episodes; row b is policy policy_ids[b], prompted with that policy's prompt.
+
+    `act(obs (B, obs))` -> (B, act) in [-1, 1]; history grows by one step per call. `select(rows)`
+    keeps only some episodes (for an engine that stops stepping finished ones).
+    """
+
+    def __init__(self, model: PromptDT, prompts: tuple, policy_ids: np.ndarray, cfg: Config, spec: PolicySpec):
+        self.model, self.cfg, self.spec = model, cfg, spec
+        ids = torch.as_tensor(np.asarray(policy_ids, dtype=np.int64))
+        self.prompt = tuple(p[ids] for p in prompts)
+        self.states = torch.zeros(len(ids), 0, spec.obs_dim)
+        self.actions = torch.zeros(len(ids), 0, spec.act_dim)
+        self.t = 0
+
+    @torch.no_grad()
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        device = self.cfg.device
+        obs_t = torch.as_tensor(np.asarray(obs, np.float32), device=device)
+        self.states = torch.cat([self.states.to(device), obs_t[:, None]], 1)[:, -self.cfg.context:]
+        self.actions = torch.cat([self.actions.to(device), torch.zeros_like(obs_t[:, :self.spec.act_dim])[:, None]], 1)[:, -self.cfg.context:]
+        steps = self.states.shape[1]
+        timesteps = torch.arange(self.t - steps + 1, self.t + 1, device=device).clamp(max=MAX_EPISODE_STEPS - 1)
+        timesteps = timesteps[None].expand(len(obs_t), -1)
+        rtg = torch.ones(len(obs_t), steps, device=device)                                  # target: success
+        action = torch.tanh(self.model(self.prompt, (rtg, self.states, self.actions, timesteps))[:, -1])
+        self.actions[:, -1] = action
+        self.t += 1
+        return action.cpu().numpy()
+
+    def select(self, rows) -> "DTActor":
+        rows = torch.as_tensor(np.asarray(rows, dtype=np.int64))
+        self.prompt = tuple(p[rows] for p in self.prompt)
+        self.states, self.actions = self.states[rows], self.actions[rows]
+        return self
+
+
+class DecisionTransformer(Method):
+    name = "dt"
+    Config = Config
+
+    def __init__(self, config: Config, spec: PolicySpec):
+        super().__init__(config, spec)
+        self.model: PromptDT | None = None
+
+    def fit(self, zoo: Zoo, seed: int) -> dict:
+        cfg, data = self.config, zoo.checkpoints
+        check_policy_set(data, self.spec, "zoo checkpoints")
+        start = time.process_time()
+        rng = seeded(seed)
+        self.model = PromptDT(cfg, self.spec).to(cfg.device)
+        history = train_steps(self.model, Segments(data, cfg.device), data.tasks, cfg, cfg.steps, cfg.lr, cfg.warmup, rng)
+        window = max(1, min(50, len(history) // 5))
+        return {"loss_first": float(np.mean(history[:window])), "loss_last": float(np.mean(history[-window:])),
+                "steps": cfg.steps, "cpu_seconds": time.process_time() - start}
+
+    def propose(self, conditions: PolicySet, seed: int) -> ActorProposal:
+        """One policy per condition trajectory (K = n): a copy finetuned on all of them, policy k
+        prompted with the end of trajectory k."""
+        cfg = self.config
+        check_policy_set(conditions, self.spec, "condition trajectories")
+        rng = seeded(seed)
+        model = copy.deepcopy(self.model)
+        segments = Segments(conditions, cfg.device)
+        train_steps(model, segments, conditions.tasks, cfg, cfg.finetune_steps, cfg.finetune_lr, 0, rng)
+        model.eval()
+        prompts = segments.prompt(np.arange(len(conditions)), cfg.prompt_steps)
+        return ActorProposal(n_policies=len(conditions),
+                             make_actor=lambda policy_ids: DTActor(model, prompts, policy_ids, cfg, self.spec))
+
+    def save(self, directory: Path) -> None:
+        save_tensors(directory, self.model.state_dict(),
+                     {"method": self.name, "config": config_to_dict(self.config), "spec": self.spec.to_dict()})
+
+    @classmethod
+    def load(cls, directory: Path, config: Config, spec: PolicySpec) -> "DecisionTransformer":
+        tensors, meta = load_tensors(directory)
+        if config is None:
+            config = config_from_dict(Config, meta["config"], f"{directory}/meta.json")
+        method = cls(config, spec)
+        method.model = PromptDT(config, spec).to(config.device)
+        method.model.load_state_dict(tensors)
+        return method

@@ -1,0 +1,10 @@
+"""Registers the four baselines in the method registry by lazy "module:attr" targets.
+
+Importing this module imports no torch code; `METHODS.get("mtbc")` imports baselines.mtbc.
+"""
+from generators.base import METHODS
+
+METHODS.add("mtbc", "baselines.mtbc:MultiTaskBC")
+METHODS.add("care", "baselines.care:Care")
+METHODS.add("hypernet", "baselines.hypernet:HypernetMetaRL")
+METHODS.add("dt", "baselines.dt:DecisionTransformer")
