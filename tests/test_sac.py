@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from benchmark.envs import make_env, expert_policy, train_configuration
+from benchmark.envs import condition_configuration, expert_policy, initial_observation, make_env, train_configuration
 from benchmark.errors import UserError
 from benchmark.policy import GaussianActor
 from benchmark.zoo.format import validate_policy_set
-from benchmark.zoo.sac import STATE_FILE, SACConfig, resolve_config, rollout, run_sac
+from benchmark.zoo.sac import STATE_FILE, SACConfig, make_config, rollout, run_sac
 
 TASK, SEED = "reach", 3
 # checkpoints from the first evaluation on, so the tiny run (which does not learn reach) stores some
@@ -109,6 +109,14 @@ def test_resume_continues_from_saved_step(reference, tmp_path):
         run_sac(TASK, SEED, CONFIG, state_dir=tmp_path)
 
 
+def test_explicit_configuration_is_used():
+    configuration = condition_configuration(0)
+    short = dataclasses.replace(CONFIG, total_steps=500, condition_until=0)
+    checkpoints, conditions = run_sac(TASK, SEED, short, configuration=configuration)
+    assert len(conditions) == 0 and [r["configuration"] for r in checkpoints.records] == [configuration]
+    np.testing.assert_array_equal(checkpoints.states[0, 0], initial_observation(TASK, configuration))
+
+
 def test_rollout_stops_ten_steps_after_first_success():
     expert = expert_policy(TASK)
     episode = rollout(make_env(TASK, train_configuration(SEED)), expert.get_action, keep_after_success=10)
@@ -127,9 +135,11 @@ def test_bad_input_is_a_user_error():
         run_sac("reech", 0, CONFIG)
     with pytest.raises(UserError, match="run seed"):
         run_sac(TASK, -1, CONFIG)
+    with pytest.raises(UserError, match="configuration"):
+        run_sac(TASK, 0, CONFIG, configuration=-5)
     with pytest.raises(UserError, match="unknown SAC preset"):
-        resolve_config("papr")
+        make_config("papr")
     with pytest.raises(UserError, match="unknown SACConfig field"):
-        resolve_config("tiny", steps=5)
-    assert resolve_config("paper") == SACConfig() and resolve_config("tiny", batch_size=32).batch_size == 32
+        make_config("tiny", {"steps": 5})
+    assert make_config("paper") == SACConfig() and make_config("tiny", {"batch_size": 32}).batch_size == 32
     assert SACConfig.paper().checkpoint_every == 5_000 and SACConfig.paper().total_steps == 1_000_000

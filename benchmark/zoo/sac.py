@@ -1,7 +1,8 @@
 """The `sac` collector: Soft Actor-Critic on one MetaWorld task, as the paper built its zoo.
 
-One run trains SAC on `task` in the fixed initial configuration `train_configuration(run_seed)`
-(every reset gives the same object and goal positions) and collects two things:
+One run trains SAC on `task` in one fixed initial configuration (by default
+`train_configuration(run_seed)`; every reset gives the same object and goal positions) and
+collects two things:
 
 - checkpoints: every `checkpoint_every` steps the actor is evaluated with its deterministic
   action tanh(mean) for one episode; once an evaluation has succeeded, every later evaluation
@@ -270,8 +271,10 @@ def _rows_from_tensors(prefix: str, tensors: dict, records: list[dict]) -> list[
 
 # ----------------------------------------------------------------------------- the run
 def run_sac(task: str, run_seed: int, config: SACConfig, state_dir: Path | None = None,
-            progress=None) -> tuple[PolicySet, PolicySet]:
-    """Train SAC on `task` in configuration `train_configuration(run_seed)`.
+            progress=None, configuration: int | None = None) -> tuple[PolicySet, PolicySet]:
+    """Train SAC on `task` seeded by `run_seed`, in `configuration` (the MetaWorld constructor
+    seed; default `train_configuration(run_seed)`, unseen-task condition runs pass
+    `condition_configuration(i)`).
 
     Returns (checkpoints, conditions) PolicySets (see module docstring). `progress`, if given,
     is called at the end of every episode as `progress(step, metrics)` with metrics a dict of
@@ -282,9 +285,14 @@ def run_sac(task: str, run_seed: int, config: SACConfig, state_dir: Path | None 
     from safetensors import safe_open
     from safetensors.torch import save_file
 
-    if not isinstance(run_seed, int) or not 0 <= run_seed < CONDITION_CONFIGURATION_BASE:
+    if not isinstance(run_seed, (int, np.integer)) or not 0 <= run_seed < CONDITION_CONFIGURATION_BASE:
         raise UserError(f"run seed must be an integer in [0, {CONDITION_CONFIGURATION_BASE}), got {run_seed!r}")
-    configuration = train_configuration(run_seed)
+    run_seed = int(run_seed)
+    if configuration is None:
+        configuration = train_configuration(run_seed)
+    if not isinstance(configuration, (int, np.integer)) or configuration < 0:
+        raise UserError(f"configuration must be a non-negative integer, got {configuration!r}")
+    configuration = int(configuration)
     env = make_env(task, configuration)          # raises UserError for an unknown task
     eval_env = make_env(task, configuration)     # evaluations never interrupt a training episode
     spec = PolicySpec(OBS_DIM, ACT_DIM, config.policy_hidden)
@@ -314,7 +322,9 @@ def run_sac(task: str, run_seed: int, config: SACConfig, state_dir: Path | None 
     losses = {"qf_loss": math.nan, "actor_loss": math.nan, "alpha_loss": math.nan}
     modules = {"actor": actor, "qf1": qf1, "qf2": qf2, "qf1_target": qf1_target, "qf2_target": qf2_target}
     optimizers = {"q": q_optimizer, "actor": actor_optimizer, "alpha": alpha_optimizer}
-    identity = {"task": task, "run_seed": run_seed, "config": {k: v for k, v in config.to_dict().items() if k != "total_steps"}}
+    # a saved state resumes only the same run; total_steps may grow to extend a finished run
+    identity = {"task": task, "run_seed": run_seed, "configuration": configuration,
+                "config": {k: v for k, v in config.to_dict().items() if k != "total_steps"}}
 
     def save_state() -> None:
         tensors = {f"net.{name}.{k}": v.detach().clone() for name, m in modules.items() for k, v in m.state_dict().items()}
@@ -453,12 +463,12 @@ def run_sac(task: str, run_seed: int, config: SACConfig, state_dir: Path | None 
     return to_policy_set(checkpoint_rows, spec), to_policy_set(condition_rows, spec)
 
 
-def resolve_config(name: str, **overrides) -> SACConfig:
-    """A preset by name ('paper' or 'tiny') with field overrides; unknown names raise UserError."""
-    if name not in PRESETS:
-        raise unknown("SAC preset", name, PRESETS)
-    valid = {f.name for f in fields(SACConfig)}
-    bad = sorted(set(overrides) - valid)
+def make_config(preset: str, overrides: dict | None = None) -> SACConfig:
+    """A preset by name ('paper' or 'tiny') with field overrides; bad names raise UserError."""
+    if preset not in PRESETS:
+        raise unknown("SAC preset", preset, PRESETS)
+    overrides = dict(overrides or {})
+    bad = sorted(set(overrides) - {f.name for f in fields(SACConfig)})
     if bad:
         raise UserError(f"unknown SACConfig field(s): {', '.join(bad)}")
-    return replace(PRESETS[name](), **overrides)
+    return replace(PRESETS[preset](), **overrides)
