@@ -292,7 +292,7 @@ class CareActorPolicies:
         return torch.tanh(mean[self.policy_ids, torch.arange(len(obs_t))]).cpu().numpy()
 
 
-class Care(Method):
+class CARE(Method):
     name = "care"
     Config = Config
 
@@ -411,7 +411,7 @@ class Care(Method):
                      {"method": self.name, "config": config_to_dict(self.config), "spec": self.spec.to_dict()})
 
     @classmethod
-    def load(cls, directory: Path, config: Config, spec: PolicySpec) -> "Care":
+    def load(cls, directory: Path, config: Config, spec: PolicySpec) -> "CARE":
         tensors, meta = load_tensors(directory)
         if config is None:
             config = config_from_dict(Config, meta["config"], f"{directory}/meta.json")

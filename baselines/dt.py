@@ -176,8 +176,8 @@ def train_steps(model: PromptDT, data: Segments, tasks: np.ndarray, cfg: Config,
 class DTActor:
     """B lockstep episodes; row b is policy policy_ids[b], prompted with that policy's prompt.
 
-    `act(obs (B, obs))` -> (B, act) in [-1, 1]; history grows by one step per call. `select(rows)`
-    keeps only some episodes (for an engine that stops stepping finished ones).
+    `act(obs (B, obs))` -> (B, act) in [-1, 1]; history grows by one step per call (the engine
+    passes all B rows every step, finished episodes included).
     """
 
     def __init__(self, model: PromptDT, prompts: tuple, policy_ids: np.ndarray, cfg: Config, spec: PolicySpec):
@@ -202,12 +202,6 @@ class DTActor:
         self.actions[:, -1] = action
         self.t += 1
         return action.cpu().numpy()
-
-    def select(self, rows) -> "DTActor":
-        rows = torch.as_tensor(np.asarray(rows, dtype=np.int64))
-        self.prompt = tuple(p[rows] for p in self.prompt)
-        self.states, self.actions = self.states[rows], self.actions[rows]
-        return self
 
 
 class DecisionTransformer(Method):

@@ -139,7 +139,7 @@ class HyperPolicy(nn.Module):
         return self.hyper_out(torch.relu(self.hyper_hidden(z)))
 
 
-class HypernetMetaRL(Method):
+class HyperNetwork(Method):
     name = "hypernet"
     Config = Config
 
@@ -213,7 +213,7 @@ class HypernetMetaRL(Method):
                      {"method": self.name, "config": config_to_dict(self.config), "spec": self.spec.to_dict()})
 
     @classmethod
-    def load(cls, directory: Path, config: Config, spec: PolicySpec) -> "HypernetMetaRL":
+    def load(cls, directory: Path, config: Config, spec: PolicySpec) -> "HyperNetwork":
         tensors, meta = load_tensors(directory)
         if config is None:
             config = config_from_dict(Config, meta["config"], f"{directory}/meta.json")

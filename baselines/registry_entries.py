@@ -5,6 +5,6 @@ Importing this module imports no torch code; `METHODS.get("mtbc")` imports basel
 from generators.base import METHODS
 
 METHODS.add("mtbc", "baselines.mtbc:MultiTaskBC")
-METHODS.add("care", "baselines.care:Care")
-METHODS.add("hypernet", "baselines.hypernet:HypernetMetaRL")
+METHODS.add("care", "baselines.care:CARE")
+METHODS.add("hypernet", "baselines.hypernet:HyperNetwork")
 METHODS.add("dt", "baselines.dt:DecisionTransformer")
