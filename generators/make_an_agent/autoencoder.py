@@ -6,7 +6,13 @@ A flat policy vector (B, n_params) is cut into per-layer chunks (PolicySpec.chun
 token: latent (B, n_chunks, width). The decoder maps token i back to chunk i with one
 bias-free Linear. Training adds noise as a convex mix `randn * f + x * (1 - f)` to the input
 (f = 0.001) and to the latent (f = 0.01), then clamps the latent to [-1, 1]; the loss is the
-MSE of the reconstruction. Encoding and decoding outside training use neither noise nor clamp.
+MSE of the reconstruction. Outside training there is no noise.
+
+The clamp: the release clamps only in training, so its decoder (linear) never sees values
+outside [-1, 1] while encoded latents (LayerNorm outputs) have ~40% of their entries there;
+decoding an unclamped latent then extrapolates. Measured on the smoke zoo (width 64, 60
+epochs): relative reconstruction error 1.10 unclamped vs 0.50 clamped. So by default the clamp
+is part of encoding too (`clamp_when_encoding=True`); False reproduces the release.
 
 Parameter names match the release's `EncoderDecoder` (input_parameter_projections.i.0,
 output_parameter_projections.i.0, ln_in), so its checkpoints load by name (authors_ckpt.py).
@@ -27,8 +33,10 @@ def mix_noise(x: torch.Tensor, factor: float, generator: torch.Generator | None)
 
 class ParameterAutoencoder(nn.Module):
     def __init__(self, chunk_sizes: tuple[int, ...], width: int,
-                 input_noise: float = 0.001, latent_noise: float = 0.01):
+                 input_noise: float = 0.001, latent_noise: float = 0.01,
+                 clamp_when_encoding: bool = True):
         super().__init__()
+        self.clamp_when_encoding = clamp_when_encoding
         self.chunk_sizes = tuple(int(c) for c in chunk_sizes)
         self.width = width
         self.input_noise = input_noise
@@ -46,6 +54,10 @@ class ParameterAutoencoder(nn.Module):
 
     def encode(self, params: torch.Tensor) -> torch.Tensor:
         """params (B, n_params) -> latent (B, n_tokens, width)."""
+        latent = self._encode_unclamped(params)
+        return latent.clamp(-1.0, 1.0) if self.clamp_when_encoding else latent
+
+    def _encode_unclamped(self, params: torch.Tensor) -> torch.Tensor:
         chunks = torch.split(params, self.chunk_sizes, dim=1)
         tokens = [proj(chunk) for chunk, proj in zip(chunks, self.input_parameter_projections)]
         return self.ln_in(torch.stack(tokens, dim=1))
@@ -57,7 +69,7 @@ class ParameterAutoencoder(nn.Module):
 
     def reconstruct_noisy(self, params: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         """The training forward pass: noisy input, noisy clamped latent, (B, n_params)."""
-        latent = self.encode(mix_noise(params, self.input_noise, generator))
+        latent = self._encode_unclamped(mix_noise(params, self.input_noise, generator))
         latent = mix_noise(latent, self.latent_noise, generator).clamp(-1.0, 1.0)
         return self.decode(latent)
 

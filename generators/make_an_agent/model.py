@@ -13,9 +13,10 @@ Choices that differ from the authors' release (each deliberate, each documented)
 - One min-max normaliser per input, fitted on the training zoo and saved with the model, is
   used at generation too; the release refits the embedding's normaliser on the generation
   batch, so the same trajectory embeds differently depending on its batch-mates.
-- The autoencoder clamps its latent to [-1, 1] during training only and never at encoding or
-  decoding time, as the release's forward pass does; latents given to the diffusion stage are
-  encoded without noise.
+- The autoencoder clamps latents to [-1, 1] when encoding as well as in training (the release
+  clamps in training only, so its linear decoder later extrapolates from latents it never saw;
+  see autoencoder.py); `ae_clamp_when_encoding=False` restores the release's behaviour.
+  Latents given to the diffusion stage are encoded without noise.
 - The success-state input of a trajectory without success falls back to its last m states
   (benchmark.zoo.features); the release's data always contain a success.
 - Sizes are derived from the policy spec and the window (n, group, m), not hard-coded to
@@ -73,6 +74,8 @@ class Config:
     """Autoencoder input noise factor f in randn*f + x*(1-f)."""
     ae_latent_noise: float = 0.01
     """Autoencoder latent noise factor."""
+    ae_clamp_when_encoding: bool = True
+    """Clamp latents to [-1, 1] when encoding too (False: only in training, as the release)."""
     ae_lr: float = 1e-3
     """Autoencoder AdamW learning rate."""
     ae_weight_decay: float = 5e-3
@@ -135,12 +138,13 @@ PRESETS: dict[str, dict] = {
     # a 2-core CPU, ~10 tasks x 200 checkpoints: all three stages in roughly 5-10 minutes
     "mini": {
         "latent_width": 256,            # paper 1024
-        "ae_epochs": 30,                # paper 3000
+        "ae_epochs": 15,                # paper 3000
+        "ae_lr": 3e-3,                  # paper 1e-3 (fewer steps; 1e-3 leaves it far from converged)
         "emb_hidden": 256,              # paper 1024
         "emb_epochs": 30,               # paper 400
         "emb_batch_size": 64,           # paper 16 (more negatives per step, fewer steps)
         "unet_down_dims": [128, 256],   # paper [512, 1024, 2048]
-        "diff_epochs": 150,             # paper 1000
+        "diff_epochs": 60,              # paper 1000
         "diff_batch_size": 64,          # paper 128 (more steps from a small zoo)
         "diff_lr": 5e-4,                # paper 2e-4 (fewer epochs)
     },
@@ -154,8 +158,8 @@ PRESETS: dict[str, dict] = {
 REDUCTIONS: dict[str, str] = {
     "paper": "none: the release's architecture and epochs",
     "mini": ("latent width 256 (1024), h-net hidden 256 (1024), UNet [128, 256] "
-             "([512, 1024, 2048]); epochs AE 30 (3000), embedding 30 (400) with batch 64 (16), "
-             "diffusion 150 (1000) with batch 64 (128) and lr 5e-4 (2e-4)"),
+             "([512, 1024, 2048]); epochs AE 15 (3000) with lr 3e-3 (1e-3), embedding 30 (400) with "
+             "batch 64 (16), diffusion 60 (1000) with batch 64 (128) and lr 5e-4 (2e-4)"),
     "smoke": "tiny networks and 3 epochs per stage: checks wiring only",
 }
 
@@ -207,7 +211,8 @@ class MakeAnAgent(Method):
         c = self.config
         traj_dim, success_dim = feature_sizes(self.spec, c.traj_steps, c.traj_group, c.success_states)
         self.autoencoder = ParameterAutoencoder(self.spec.chunk_sizes, c.latent_width,
-                                                c.ae_input_noise, c.ae_latent_noise)
+                                                c.ae_input_noise, c.ae_latent_noise,
+                                                c.ae_clamp_when_encoding)
         self.latent_norm = MinMaxNormalizer(c.latent_width)
         self.embedding = BehaviourEmbedding(traj_dim, success_dim, c.emb_hidden,
                                             c.emb_success_hidden, c.emb_dim)

@@ -1,0 +1,169 @@
+"""Memorisation controls (Zeng et al. 2025, "Generalization or Memorization?"): methods that
+only look training checkpoints up, against which a weight generator must show it does more.
+
+All three read the same behaviour features of every trajectory: the inputs of
+Make-An-Agent's embedding (trajectory features of the first `traj_steps` steps and the
+`success_states` states from the first success, benchmark.zoo.features), concatenated and
+min-max normalised to [-1, 1] with statistics of the training checkpoints. It is a fixed
+featurisation (nothing is learned), so a control's quality does not depend on training luck.
+Distances are Euclidean in that space.
+
+- nearest-checkpoint: the training checkpoint whose own trajectory is nearest the condition
+  trajectory; its parameters are returned unchanged (an exact zoo row).
+- noisy-checkpoint: the "nearest task" is the task of that nearest checkpoint; a seeded random
+  checkpoint of that task plus Gaussian noise of std `noise_std` on every parameter.
+- mean-checkpoint: the element-wise mean of all checkpoints of the nearest task.
+
+Each proposes one policy per condition trajectory, in row order.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from benchmark.errors import UserError
+from benchmark.policy import PolicySpec
+from benchmark.zoo.features import success_features, trajectory_features
+from benchmark.zoo.format import PolicySet, Zoo
+from generators.base import Method, ParameterProposal, config_to_dict
+
+
+@dataclass
+class FeatureConfig:
+    """Behaviour features the controls compare trajectories by."""
+
+    traj_steps: int = 60
+    """Trajectory steps read (Make-An-Agent's n)."""
+    traj_group: int = 3
+    """Actions per group of the trajectory features."""
+    success_states: int = 3
+    """States from the first success (Make-An-Agent's m)."""
+
+
+@dataclass
+class NoisyConfig(FeatureConfig):
+    """Features plus the noise of noisy-checkpoint."""
+
+    noise_std: float = 0.01
+    """Std of the Gaussian noise added to every parameter (zoo parameters have std ~0.1)."""
+
+
+def behaviour_features(data: PolicySet, config: FeatureConfig) -> np.ndarray:
+    """(N, traj_dim + success_dim) raw features of every row of `data`."""
+    traj = trajectory_features(data.states, data.actions, data.lengths, config.traj_steps, config.traj_group)
+    success, _ = success_features(data.states, data.successes, data.lengths, config.success_states)
+    return np.concatenate([traj, success], axis=1)
+
+
+class CheckpointLookup(Method):
+    """Shared part of the controls: the zoo's checkpoints and their normalised features."""
+
+    Config = FeatureConfig
+
+    def __init__(self, config, spec: PolicySpec):
+        if config.traj_steps % config.traj_group:
+            raise UserError(f"{self.name}: traj_steps={config.traj_steps} is not a multiple of traj_group={config.traj_group}")
+        super().__init__(config, spec)
+        self.params = np.zeros((0, spec.n_params), np.float32)
+        self.features = np.zeros((0, 0), np.float32)
+        self.tasks = np.zeros((0,), dtype=object)
+        self.low = self.span = np.zeros((0,), np.float32)
+
+    def _normalise(self, features: np.ndarray) -> np.ndarray:
+        return (2 * (features - self.low) / self.span - 1).astype(np.float32)
+
+    def fit(self, zoo: Zoo, seed: int) -> dict:
+        if zoo.spec != self.spec:
+            raise UserError(f"{self.name}: zoo policy spec {zoo.spec} differs from the method's {self.spec}")
+        if len(zoo.checkpoints) == 0:
+            raise UserError(f"{self.name}: the zoo has no checkpoints")
+        raw = behaviour_features(zoo.checkpoints, self.config)
+        self.low = raw.min(axis=0)
+        span = raw.max(axis=0) - self.low
+        self.span = np.where(span < 1e-4, 2.0, span).astype(np.float32)  # constant features map to ~-1
+        self.features = self._normalise(raw)
+        self.params = zoo.checkpoints.params.astype(np.float32)
+        self.tasks = zoo.checkpoints.tasks
+        return {"n_checkpoints": len(self.params)}
+
+    def nearest_rows(self, conditions: PolicySet) -> np.ndarray:
+        """(len(conditions),) index of the nearest training checkpoint of every condition row."""
+        if len(self.params) == 0:
+            raise UserError(f"{self.name}: propose called before fit or load")
+        query = self._normalise(behaviour_features(conditions, self.config))
+        # squared distances without the (B, N, D) difference tensor
+        d2 = (query ** 2).sum(1)[:, None] - 2 * query @ self.features.T + (self.features ** 2).sum(1)[None, :]
+        return d2.argmin(axis=1)
+
+    def propose(self, conditions: PolicySet, seed: int) -> ParameterProposal:
+        if len(conditions) == 0:
+            return ParameterProposal(np.zeros((0, self.spec.n_params), np.float32), self.spec)
+        rows = self.nearest_rows(conditions)
+        params = np.stack([self._policy(row, np.random.default_rng([seed, i])) for i, row in enumerate(rows)])
+        return ParameterProposal(params.astype(np.float32), self.spec)
+
+    def _policy(self, nearest_row: int, rng: np.random.Generator) -> np.ndarray:
+        raise NotImplementedError
+
+    def save(self, directory: Path) -> None:
+        from safetensors.numpy import save_file
+
+        from benchmark.provenance import atomic_write_json
+
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        save_file({"params": self.params, "features": self.features, "low": self.low.astype(np.float32),
+                   "span": self.span}, str(directory / "lookup.safetensors"))
+        atomic_write_json(directory / "lookup.json", {
+            "method": self.name, "config": config_to_dict(self.config), "spec": self.spec.to_dict(),
+            "tasks": [str(t) for t in self.tasks]})
+
+    @classmethod
+    def load(cls, directory: Path, config, spec: PolicySpec) -> "CheckpointLookup":
+        from safetensors.numpy import load_file
+
+        directory = Path(directory)
+        if not (directory / "lookup.json").is_file() or not (directory / "lookup.safetensors").is_file():
+            raise UserError(f"{directory}: not a saved {cls.name} model")
+        meta = json.loads((directory / "lookup.json").read_text())
+        if meta["method"] != cls.name or PolicySpec(**meta["spec"]) != spec:
+            raise UserError(f"{directory}: saved by {meta['method']} for spec {meta['spec']}, asked for {cls.name} {spec.to_dict()}")
+        model = cls(config if config is not None else cls.Config(**meta["config"]), spec)
+        arrays = load_file(str(directory / "lookup.safetensors"))
+        model.params, model.features = arrays["params"], arrays["features"]
+        model.low, model.span = arrays["low"], arrays["span"]
+        model.tasks = np.array(meta["tasks"], dtype=object)
+        return model
+
+
+class NearestCheckpoint(CheckpointLookup):
+    """The nearest training checkpoint, unchanged."""
+
+    name = "nearest-checkpoint"
+
+    def _policy(self, nearest_row, rng):
+        return self.params[nearest_row]
+
+
+class NoisyCheckpoint(CheckpointLookup):
+    """A random checkpoint of the nearest task plus N(0, noise_std^2) on every parameter."""
+
+    name = "noisy-checkpoint"
+    Config = NoisyConfig
+
+    def _policy(self, nearest_row, rng):
+        rows = np.flatnonzero(self.tasks == self.tasks[nearest_row])
+        base = self.params[rng.choice(rows)]
+        return base + rng.normal(0.0, self.config.noise_std, base.shape).astype(np.float32)
+
+
+class MeanCheckpoint(CheckpointLookup):
+    """The mean of the nearest task's checkpoints."""
+
+    name = "mean-checkpoint"
+
+    def _policy(self, nearest_row, rng):
+        return self.params[self.tasks == self.tasks[nearest_row]].mean(axis=0)
