@@ -162,6 +162,8 @@ def sample_action(actor: GaussianActor, obs: torch.Tensor, generator: torch.Gene
 class ReplayBuffer:
     """Ring buffer of transitions; arrays are (capacity, ...) float32."""
 
+    ARRAYS = ("obs", "next_obs", "actions", "rewards", "terminations")
+
     def __init__(self, capacity: int, obs_dim: int, act_dim: int):
         self.capacity, self.pos, self.size = capacity, 0, 0
         self.obs = np.zeros((capacity, obs_dim), np.float32)
@@ -183,8 +185,6 @@ class ReplayBuffer:
         return (torch.from_numpy(self.obs[idx]), torch.from_numpy(self.actions[idx]),
                 torch.from_numpy(self.rewards[idx, None]), torch.from_numpy(self.next_obs[idx]),
                 torch.from_numpy(self.terminations[idx, None]))
-
-    ARRAYS = ("obs", "next_obs", "actions", "rewards", "terminations")
 
 
 # ----------------------------------------------------------------------------- rollouts
