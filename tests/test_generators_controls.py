@@ -1,0 +1,98 @@
+"""Memorisation controls: shapes, exact zoo rows, nearest task, seeding, save/load, registry."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from benchmark.errors import UserError
+from generators.base import METHODS
+from generators.controls import FeatureConfig, MeanCheckpoint, NearestCheckpoint, NoisyCheckpoint, NoisyConfig
+from test_generators_synthetic import synthetic_policy_set, synthetic_zoo
+
+CONTROLS = [(NearestCheckpoint, FeatureConfig()), (NoisyCheckpoint, NoisyConfig(noise_std=0.05)),
+            (MeanCheckpoint, FeatureConfig())]
+
+
+@pytest.fixture(scope="module")
+def zoo():
+    return synthetic_zoo()
+
+
+@pytest.mark.parametrize("cls,config", CONTROLS)
+def test_one_policy_per_condition(zoo, cls, config):
+    method = cls(config, zoo.spec)
+    method.fit(zoo, seed=0)
+    proposal = method.propose(zoo.conditions, seed=0)
+    assert proposal.params.shape == (len(zoo.conditions), zoo.spec.n_params)
+    assert proposal.params.dtype == np.float32 and proposal.spec == zoo.spec
+    np.testing.assert_array_equal(method.propose(zoo.conditions, seed=0).params, proposal.params)
+    assert method.propose(zoo.conditions.subset([]), seed=0).params.shape == (0, zoo.spec.n_params)
+
+
+def test_nearest_checkpoint_returns_exact_zoo_rows(zoo):
+    method = NearestCheckpoint(FeatureConfig(), zoo.spec)
+    method.fit(zoo, seed=0)
+    # a training trajectory is its own nearest neighbour
+    rows = np.array([0, 5, 30, 71])
+    np.testing.assert_array_equal(method.propose(zoo.checkpoints.subset(rows), seed=0).params,
+                                  zoo.checkpoints.params[rows])
+    proposal = method.propose(zoo.conditions, seed=0).params
+    nearest = method.nearest_rows(zoo.conditions)
+    np.testing.assert_array_equal(proposal, zoo.checkpoints.params[nearest])
+    # held-out trajectories of a task find a checkpoint of that task
+    assert (zoo.checkpoints.tasks[nearest] == zoo.conditions.tasks).mean() > 0.8
+
+
+def test_noisy_checkpoint_is_a_task_checkpoint_plus_noise(zoo):
+    method = NoisyCheckpoint(NoisyConfig(noise_std=0.05), zoo.spec)
+    method.fit(zoo, seed=0)
+    proposal = method.propose(zoo.conditions, seed=1).params
+    assert not np.array_equal(proposal, method.propose(zoo.conditions, seed=2).params)
+    tasks = zoo.checkpoints.tasks
+    for k, row in enumerate(method.nearest_rows(zoo.conditions)):
+        same_task = zoo.checkpoints.params[tasks == tasks[row]]
+        residual = proposal[k] - same_task
+        closest = np.abs(residual.std(axis=1) - 0.05).argmin()
+        assert abs(residual[closest].std() - 0.05) < 0.005  # exactly one base row explains it
+        assert abs(residual[closest].mean()) < 0.01
+
+
+def test_mean_checkpoint_is_the_task_mean(zoo):
+    method = MeanCheckpoint(FeatureConfig(), zoo.spec)
+    method.fit(zoo, seed=0)
+    proposal = method.propose(zoo.conditions, seed=0).params
+    tasks = zoo.checkpoints.tasks
+    for k, row in enumerate(method.nearest_rows(zoo.conditions)):
+        np.testing.assert_allclose(proposal[k], zoo.checkpoints.params[tasks == tasks[row]].mean(0), rtol=1e-6)
+
+
+@pytest.mark.parametrize("cls,config", CONTROLS)
+def test_save_load_round_trip(zoo, cls, config, tmp_path):
+    method = cls(config, zoo.spec)
+    method.fit(zoo, seed=0)
+    method.save(tmp_path)
+    loaded = cls.load(tmp_path, None, zoo.spec)
+    assert loaded.config == config
+    np.testing.assert_array_equal(loaded.propose(zoo.conditions, seed=4).params,
+                                  method.propose(zoo.conditions, seed=4).params)
+
+
+def test_errors(zoo, tmp_path):
+    with pytest.raises(UserError, match="before fit"):
+        NearestCheckpoint(FeatureConfig(), zoo.spec).propose(zoo.conditions, seed=0)
+    with pytest.raises(UserError, match="not a saved"):
+        MeanCheckpoint.load(tmp_path, None, zoo.spec)
+    method = NearestCheckpoint(FeatureConfig(), zoo.spec)
+    method.fit(zoo, seed=0)
+    method.save(tmp_path)
+    with pytest.raises(UserError, match="saved by nearest-checkpoint"):
+        MeanCheckpoint.load(tmp_path, None, zoo.spec)
+
+
+def test_registered_by_name():
+    for name, cls in [("nearest-checkpoint", NearestCheckpoint), ("noisy-checkpoint", NoisyCheckpoint),
+                      ("mean-checkpoint", MeanCheckpoint)]:
+        assert METHODS.get(name) is cls and cls.name == name
+    assert METHODS.get("make-an-agent").name == "make-an-agent"
+    with pytest.raises(UserError, match="did you mean"):
+        METHODS.get("nearest-checkpont")
