@@ -1,0 +1,1 @@
+"""A worked example of a third-party generator plug-in (see README.md)."""
