@@ -112,31 +112,40 @@ def select_top_k(selection_rows: pd.DataFrame, k: int) -> np.ndarray:
     return rank_policies(rates.index.to_numpy(), rates.to_numpy())[:k]
 
 
+def honest_top_ks(
+    cell_episodes: pd.DataFrame, ks: Iterable[int], select_on: Iterable[int] = SELECT_ON,
+    selector: Selector = select_top_k,
+) -> dict[int, float]:
+    """Held-out success of the top-k policies chosen on the selection configurations, per k.
+
+    The selector is handed a copy of the selection rows only, so the choice cannot depend
+    on a held-out episode. It is called once with k = max(ks); smaller k take its prefix.
+
+    Args:
+      cell_episodes: the episodes of one cell, (K x C) rows.
+      ks: how many policies to choose, e.g. (1, 5, 10).
+      select_on: config_index values to select on; every other index is held out.
+      selector: (selection_rows, k) -> chosen policy ids, best first.
+    Returns:
+      k -> mean success over the chosen policies' held-out episodes; NaN when the cell has
+      no selection or no held-out episodes.
+    """
+    ks = tuple(ks)
+    in_selection = cell_episodes["config_index"].isin(list(select_on))
+    selection, held_out = cell_episodes[in_selection], cell_episodes[~in_selection]
+    if selection.empty or held_out.empty:
+        return {k: float("nan") for k in ks}
+    chosen = np.asarray(selector(selection.copy(), max(ks)))
+    held_rates = held_out.groupby("policy_id")["success"].mean().astype(float)
+    return {k: float(held_rates.reindex(chosen[:k]).mean()) for k in ks}
+
+
 def honest_top_k(
     cell_episodes: pd.DataFrame, k: int, select_on: Iterable[int] = SELECT_ON,
     selector: Selector = select_top_k,
 ) -> float:
-    """Held-out success of the top-k policies chosen on the selection configurations.
-
-    The selector is handed a copy of the selection rows only, so the choice cannot depend
-    on a held-out episode.
-
-    Args:
-      cell_episodes: the episodes of one cell, (K x C) rows.
-      k: how many policies to choose.
-      select_on: config_index values to select on; every other index is held out.
-      selector: (selection_rows, k) -> chosen policy ids.
-    Returns:
-      Mean success over the chosen policies' held-out episodes; NaN when the cell has no
-      selection or no held-out episodes.
-    """
-    in_selection = cell_episodes["config_index"].isin(list(select_on))
-    selection, held_out = cell_episodes[in_selection], cell_episodes[~in_selection]
-    if selection.empty or held_out.empty:
-        return float("nan")
-    chosen = selector(selection.copy(), k)
-    held_rates = held_out.groupby("policy_id")["success"].mean()
-    return float(held_rates.reindex(chosen).astype(float).mean())
+    """`honest_top_ks` for a single k."""
+    return honest_top_ks(cell_episodes, (k,), select_on, selector)[k]
 
 
 def _cell_row(policies: pd.DataFrame, episodes: pd.DataFrame, select_on) -> dict:
@@ -153,9 +162,8 @@ def _cell_row(policies: pd.DataFrame, episodes: pd.DataFrame, select_on) -> dict
         "qualified_rate": float(np.mean(rates >= 1.0)),
         "fsl_top5": float(np.mean([fsl_by_id[i] for i in ranked[:5]])),
         "fsl_mean": float(fsl.mean()),
-        "honest_best": honest_top_k(episodes, 1, select_on),
-        "honest_top5": honest_top_k(episodes, 5, select_on),
-        "honest_top10": honest_top_k(episodes, 10, select_on),
+        **{f"honest_{name}": value for name, value in zip(
+            ("best", "top5", "top10"), honest_top_ks(episodes, (1, 5, 10), select_on).values())},
         "n_policies": int(len(ids)),
         "n_configurations": int(episodes["config_index"].nunique()),
         "n_episodes": int(len(episodes)),
@@ -176,10 +184,10 @@ def cell_metrics(episodes: pd.DataFrame, select_on: Iterable[int] = SELECT_ON) -
     select_on = tuple(select_on)
     policies = policy_table(episodes)
     rows = []
+    episodes_by_cell = dict(iter(episodes.groupby("cell_id", sort=True)))
     for cell_id, cell_policies in policies.groupby("cell_id", sort=True):
         keys = cell_policies.iloc[0][list(CELL_KEYS)].to_dict()
-        cell_episodes = episodes[episodes["cell_id"] == cell_id]
-        rows.append({**keys, **_cell_row(cell_policies, cell_episodes, select_on)})
+        rows.append({**keys, **_cell_row(cell_policies, episodes_by_cell[cell_id], select_on)})
     columns = list(CELL_KEYS) + list(METRIC_COLUMNS) + ["n_policies", "n_configurations", "n_episodes"]
     summary = pd.DataFrame(rows, columns=columns)
     return summary.sort_values(list(CELL_KEYS), kind="stable").reset_index(drop=True)

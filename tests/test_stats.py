@@ -16,6 +16,15 @@ def test_iqm_of_rliable_example():
     assert table.loc["IQM", "lo"] <= 1.5 <= table.loc["IQM", "hi"]
 
 
+def test_iqm_matches_rliable():
+    from rliable import metrics as rly_metrics
+
+    rng = np.random.default_rng(1)
+    for shape in [(1, 1), (3, 1), (4, 2), (5, 7), (10, 10)]:
+        scores = rng.random(shape)
+        assert stats.iqm(scores) == pytest.approx(rly_metrics.aggregate_iqm(scores))
+
+
 def test_same_seed_same_intervals():
     rng = np.random.default_rng(0)
     scores = {"a": rng.random((5, 3)), "b": rng.random((5, 3))}

@@ -107,18 +107,20 @@ def load_run(run_dir) -> RunData:
             raise UserError(f"damaged cell file {path}: {exc}") from None
         cells[str(cell.get("cell_id", path.stem))] = cell
     episodes_path = run_dir / "episodes.parquet"
-    if episodes_path.is_file():
-        episodes = _read_parquet(episodes_path)
+    episodes = _read_parquet(episodes_path) if episodes_path.is_file() else pd.DataFrame()
+    if len(episodes):
         try:
             metrics.check_episodes(episodes)
         except ValueError as exc:
             raise UserError(f"{episodes_path}: {exc}") from None
-    else:
+    else:  # no cell produced episodes (all failed, or none finished yet)
         episodes = pd.DataFrame(columns=list(metrics.EPISODE_COLUMNS))
     policies = None
     if (run_dir / "policies.parquet").is_file():
-        keys = episodes[list(metrics.CELL_KEYS)].drop_duplicates("cell_id")
-        policies = _read_parquet(run_dir / "policies.parquet").merge(keys, on="cell_id", how="inner")
+        table = _read_parquet(run_dir / "policies.parquet")
+        if len(table) and "cell_id" in table:
+            keys = episodes[list(metrics.CELL_KEYS)].drop_duplicates("cell_id")
+            policies = table.merge(keys, on="cell_id", how="inner")
     return RunData(run_dir=run_dir, run=run, episodes=episodes, policies=policies, cells=cells)
 
 

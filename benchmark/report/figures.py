@@ -44,6 +44,12 @@ def base_methods(summary: pd.DataFrame) -> pd.DataFrame:
     return summary[~summary["method"].str.contains("[", regex=False)]
 
 
+def _prefer_base(policies: pd.DataFrame) -> pd.DataFrame:
+    """The base methods' rows when there are any (ablation variants crowd these plots)."""
+    base = base_methods(policies)
+    return base if len(base) else policies
+
+
 def aggregate_by(rows: pd.DataFrame, metric: str, by: str, methods: list[str], reps: int, seed: int) -> pd.DataFrame:
     """rliable Mean of `metric` over seeds x tasks per method and value of column `by`.
 
@@ -212,10 +218,12 @@ def fig9(data: RunData, reps: int, seed: int, max_cells: int = 4, max_paths: int
     cells = cells.assign(unseen=~cells["task"].isin(UNSEEN_TASKS), rank=cells["method"].map(rank))
     cells = cells.sort_values(["unseen", "rank", "task", "n_traj", "seed"]).drop_duplicates("task").head(max_cells)
     with style():
-        fig = Figure(figsize=(4.2 * len(cells), 4.4), layout="constrained")
+        ncols = min(len(cells), 2)
+        nrows = -(-len(cells) // ncols)
+        fig = Figure(figsize=(4.6 * ncols, 4.4 * nrows), layout="constrained")
         for i, cell in enumerate(cells.itertuples()):
             arrays = load_trajectories(data.trajectory_file(cell.cell_id))
-            ax = fig.add_subplot(1, len(cells), i + 1, projection="3d")
+            ax = fig.add_subplot(nrows, ncols, i + 1, projection="3d")
             for states, length in zip(arrays["condition_states"][:max_paths], arrays["condition_lengths"]):
                 path = states[: int(length), :3]
                 ax.plot(*path.T, color="0.45", linestyle="--", linewidth=1.2)
@@ -231,7 +239,7 @@ def fig9(data: RunData, reps: int, seed: int, max_cells: int = 4, max_paths: int
         handles = [Line2D([], [], color="0.45", linestyle="--", label="condition trajectory"),
                    Line2D([], [], color="black", marker="o", linestyle="", markersize=3, label="start")]
         handles += [Line2D([], [], color=method_color(m), label=f"generated ({m})") for m in method_order(cells["method"].unique())]
-        fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False)
+        fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 3), frameon=False)
     caption = (f"Figure 9: end-effector paths of up to {max_paths} condition trajectories (dashed) and of "
                f"up to {max_paths} generated policies' rollouts (solid), one panel per task.")
     return fig, f"{caption} {caption_suffix(data, reps)}"
@@ -244,6 +252,7 @@ def fig11(data: RunData, reps: int, seed: int) -> Built:
                "cos_nearest_checkpoint": "vs the nearest training checkpoint"}
     if policies is None or not any(c in policies and policies[c].notna().any() for c in columns):
         return None
+    policies = _prefer_base(policies)
     methods = method_order(policies["method"].unique())
     with style():
         fig = Figure(figsize=(9, 4), layout="constrained")
@@ -276,6 +285,7 @@ def fig13(data: RunData, reps: int, seed: int) -> Built:
         metrics.policy_table(data.episodes)[["cell_id", "policy_id", "fsl"]], on=["cell_id", "policy_id"])
     if rows.empty:
         return None
+    rows = _prefer_base(rows)
     rows = rows.assign(condition_fsl=metrics.first_success_length(rows["condition_first_success_step"].to_numpy()))
     methods = method_order(rows["method"].unique())
     with style():
@@ -307,7 +317,7 @@ def fig14(data: RunData, reps: int, seed: int) -> Built:
     methods = method_order(frame.index)
     frame = frame.reindex(methods)
     with style():
-        fig = Figure(figsize=(7, 1.0 + 0.55 * len(methods) * len(TIMINGS) / 2), layout="constrained")
+        fig = Figure(figsize=(7, 1.2 + 0.5 * len(methods)), layout="constrained")
         ax = fig.subplots()
         height = 0.8 / len(TIMINGS)
         for j, (column, label) in enumerate(TIMINGS.items()):
@@ -344,7 +354,7 @@ def _interval_rows(ax, labels, points, lows, highs, colors) -> None:
         ax.plot([lows[i], highs[i]], [y[i], y[i]], color=colors[i], linewidth=6, alpha=0.45, solid_capstyle="butt")
         ax.plot(points[i], y[i], marker="|", color="black", markersize=12)
     ax.set_yticks(y, labels)
-    ax.invert_yaxis()
+    ax.set_ylim(len(labels) - 0.5, -0.5)  # first row on top; idempotent under sharey
 
 
 def fig_aggregates(data: RunData, reps: int, seed: int) -> Built:
