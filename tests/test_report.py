@@ -11,7 +11,7 @@ from benchmark.report import build_report, figures, load_run, write_summary, wri
 from test_report_fixtures import write_fake_run
 
 REPS = 200
-BASE = ("make-an-agent", "multitask-bc")
+BASE = ("make-an-agent", "mtbc")
 VARIANTS = ("make-an-agent[condition=h]", "make-an-agent[condition=v]",
             "make-an-agent[hidden=64]", "make-an-agent[hidden=128]", "make-an-agent[latent=256]")
 
@@ -109,7 +109,7 @@ def test_not_a_run_dir_and_damaged_files(tmp_path):
 
 
 def test_run_with_only_failed_cells(tmp_path):
-    root = write_fake_run(tmp_path / "run", tasks=("reach",), methods=("multitask-bc",), n_trajs=(5,),
+    root = write_fake_run(tmp_path / "run", tasks=("reach",), methods=("mtbc",), n_trajs=(5,),
                           seeds=(0,), failed_cells=1, trajectories=False)
     data = load_run(root)
     assert data.ok_summary.empty and len(data.summary) == 1
@@ -117,3 +117,17 @@ def test_run_with_only_failed_cells(tmp_path):
     files = build_report(root, reps=REPS)
     assert "nothing to tabulate" in write_tables(root, reps=REPS).read_text()
     assert (root / "report" / "report.md") in files
+
+
+def test_method_colours_are_stable_and_variants_ordered():
+    from benchmark.report import style
+
+    assert style.method_color("make-an-agent") == style.method_color("make-an-agent")
+    assert style.method_color("my-plugin") == style.method_color("my-plugin")
+    assert len({style.method_color(m) for m in style.KNOWN_METHODS}) == len(style.KNOWN_METHODS)
+    assert style.method_order(["zeta", "mtbc", "make-an-agent"]) == ["make-an-agent", "mtbc", "zeta"]
+    values = ["raw", "h+v", "v", "h"]
+    assert sorted(values, key=style.value_sort_key) == ["h", "v", "h+v", "raw"]
+    assert sorted(["128", "64", "1024"], key=style.value_sort_key) == ["64", "128", "1024"]
+    assert style.parse_variant("make-an-agent[zoo_hidden=64]") == ("make-an-agent", "zoo_hidden", "64")
+    assert style.parse_variant("mtbc") is None

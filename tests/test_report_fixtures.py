@@ -18,7 +18,7 @@ OBS_DIM = 39
 
 
 def write_fake_run(
-    root: Path, *, tasks=("reach", "window-close"), methods=("make-an-agent", "multitask-bc"),
+    root: Path, *, tasks=("reach", "window-close"), methods=("make-an-agent", "mtbc"),
     n_trajs=(5, 10), settings=("clean",), seeds=(0, 1), n_policies=6, n_configs=5,
     trajectories: bool = True, failed_cells: int = 0, profile: str = "smoke", rng_seed: int = 0,
 ) -> Path:
@@ -87,4 +87,4 @@ def test_fixture_is_a_loadable_run(tmp_path):
     assert len(data.summary) == 2 * 2 * 2 * 1 * 2
     assert (data.summary["status"] == "failed").sum() == 1
     assert data.seeds == [0, 1] and data.n_configurations == 5
-    assert data.policies is not None and set(data.policies["method"]) == {"make-an-agent", "multitask-bc"}
+    assert data.policies is not None and set(data.policies["method"]) == {"make-an-agent", "mtbc"}

@@ -7,8 +7,8 @@ import re
 import seaborn as sns
 
 KNOWN_METHODS: tuple[str, ...] = (
-    "make-an-agent", "multitask-bc", "care", "hypernetwork", "decision-transformer",
-    "nearest-checkpoint", "checkpoint-noise", "checkpoint-average",
+    "make-an-agent", "mtbc", "care", "hypernet", "dt",
+    "nearest-checkpoint", "noisy-checkpoint", "mean-checkpoint",
 )
 """Methods with a reserved colour, in the order tables and legends list them."""
 _KNOWN_PALETTE = sns.color_palette("colorblind", len(KNOWN_METHODS))
@@ -51,9 +51,16 @@ def parse_variant(name: str) -> tuple[str, str, str] | None:
     return (match["base"], match["key"], match["value"]) if match else None
 
 
+CONDITION_ORDER: tuple[str, ...] = ("h", "v", "h+v", "raw")
+"""The paper's order of the behaviour-embedding ablation (Figure 8)."""
+
+
 def value_sort_key(value: str):
-    """Sort ablation values numerically when they are numbers, else alphabetically."""
+    """Sort ablation values: the embedding variants in the paper's order, then numbers
+    numerically, then the rest alphabetically."""
+    if value in CONDITION_ORDER:
+        return (0, float(CONDITION_ORDER.index(value)), "")
     try:
-        return (0, float(value), "")
+        return (1, float(value), "")
     except ValueError:
-        return (1, 0.0, value)
+        return (2, 0.0, value)
