@@ -88,6 +88,7 @@ def test_report_skips_missing_suites_and_is_deterministic(unseen_only, tmp_path)
     assert "Figure 5: seen tasks: skipped" in text and "the `seen` suite would produce it" in text
     assert "the `noisy` suite would produce it" in text
     assert "Figure 11: parameter cosine similarity: skipped" in text
+    assert "**Reduced protocol**" in text and "fewer tasks; fewer policies per cell" in text
     html = (tmp_path / "a" / "report.html").read_text()
     for png in (n for n in names if n.endswith(".png")):
         assert f"]({png})" in text and f'src="{png}"' in html

@@ -51,7 +51,7 @@ def write_fake_run(
                                  "configuration": 1_000_000 + ci, "config_index": ci,
                                  "success": success, "first_success_step": step,
                                  "return": float(rng.random() * 100), "length": step + 1 if success else 500})
-            policies.append({"cell_id": cell_id, "policy_id": pid, "condition_row": pid % n_traj,
+            policies.append({**config, "cell_id": cell_id, "policy_id": pid, "condition_row": pid % n_traj,
                              "cos_condition": float(rng.uniform(0.5, 1.0)),
                              "cos_nearest_checkpoint": float(rng.uniform(0.7, 1.0)),
                              "nearest_checkpoint": int(rng.integers(0, 50)),
@@ -62,7 +62,8 @@ def write_fake_run(
         pd.DataFrame(frame).to_parquet(root / f"{name}.parquet", index=False)
     (root / "run.json").write_text(json.dumps({
         "suite": "fixture", "profile": profile, "command": "python -m benchmark run --suite fixture",
-        "machine": "test", "wall_time_s": 1.0, "n_configurations": n_configs}))
+        "machine": "test", "wall_s_last_invocation": 1.0, "n_configurations": n_configs,
+        "reductions": ["fewer tasks", "fewer policies per cell"]}))
     return root
 
 

@@ -119,7 +119,9 @@ def load_run(run_dir) -> RunData:
     if (run_dir / "policies.parquet").is_file():
         table = _read_parquet(run_dir / "policies.parquet")
         if len(table) and "cell_id" in table:
-            keys = episodes[list(metrics.CELL_KEYS)].drop_duplicates("cell_id")
+            # add the cell keys the policy table does not already carry
+            missing = [k for k in metrics.CELL_KEYS if k not in table or k == "cell_id"]
+            keys = episodes[missing].drop_duplicates("cell_id")
             policies = table.merge(keys, on="cell_id", how="inner")
     return RunData(run_dir=run_dir, run=run, episodes=episodes, policies=policies, cells=cells)
 
