@@ -114,6 +114,8 @@ def run_header(data: RunData) -> list[str]:
     """Lines describing the run: its run.json scalars and what the tables were made from."""
     lines = [f"- {key}: {value}" for key, value in sorted(data.run.items())
              if isinstance(value, (str, int, float, bool))]
+    prov = data.run.get("provenance") if isinstance(data.run.get("provenance"), dict) else {}
+    lines += [f"- {key}: {prov[key]}" for key in ("machine", "code_version", "created") if key in prov]
     summary = data.summary
     failed = int((summary["status"] != "ok").sum())
     lines.append(f"- cells: {len(summary)} ({failed} failed); seeds: {data.seeds}; "
