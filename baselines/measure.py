@@ -1,11 +1,15 @@
 """Train one baseline on a zoo and measure its success in MetaWorld on the zoo's tasks.
 
     python -m baselines.measure ZOO_DIR METHOD PRESET [--n-conditions 5] [--configs 3] [--seed 0]
+                                [--set key=json_value ...]
 
 For each task with condition trajectories, the method proposes from the first n conditions
-and every proposal is rolled out (benchmark.engine.evaluate) in the first `configs` evaluation
-configurations. Prints one JSON line per task: success rate over all episodes, the best
-policy's success rate and the seconds spent adapting.
+and every proposal is rolled out (benchmark.engine.evaluate) in two sets of configurations:
+the first `configs` evaluation configurations ("eval") and the configurations the zoo's
+checkpoints of that task were collected in ("train"; seen tasks only: a sanity check that a
+method reproduces the behaviour it was trained on). Prints one JSON line per task: success
+rate over all episodes and the best policy's success rate in each set, and the CPU seconds
+spent adapting.
 """
 from __future__ import annotations
 
@@ -16,38 +20,46 @@ import time
 import numpy as np
 import torch
 
+import baselines.registry_entries  # noqa: F401  (registers the names)
 from benchmark.envs import EVAL_CONFIGURATIONS
 from benchmark.zoo.format import load_zoo
 from generators.base import METHODS, ParameterProposal
-import baselines.registry_entries  # noqa: F401  (registers the names)
+
+
+def success_of(proposal, task: str, configurations: tuple[int, ...]) -> dict:
+    """Success rate over all episodes and of the best policy, in `configurations`."""
+    from benchmark.engine import evaluate
+
+    if isinstance(proposal, ParameterProposal):
+        outcome = evaluate(task, configurations, len(proposal.params), params=proposal.params, spec=proposal.spec)
+    else:
+        outcome = evaluate(task, configurations, proposal.n_policies, make_actor=proposal.make_actor)
+    per_policy = [outcome.success[outcome.policy_id == k].mean() for k in np.unique(outcome.policy_id)]
+    return {"success": round(float(outcome.success.mean()), 3), "best_policy": round(float(max(per_policy)), 3),
+            "configurations": list(configurations)}
 
 
 def measure(zoo, method_name: str, preset: str, n_conditions: int, n_configs: int, seed: int,
             overrides: dict | None = None) -> list[dict]:
     """Fit `method_name` with `preset` (plus overrides) on `zoo`; one result dict per task."""
     cls = METHODS.get(method_name)
-    module = __import__(cls.__module__, fromlist=["PRESETS"])
-    method = cls(cls.Config(**{**module.PRESETS[preset], **(overrides or {})}), zoo.spec)
+    presets = __import__(cls.__module__, fromlist=["PRESETS"]).PRESETS
+    method = cls(cls.Config(**{**presets[preset], **(overrides or {})}), zoo.spec)
     fit_stats = method.fit(zoo, seed)
     print(json.dumps({"method": method_name, "preset": preset, "fit": fit_stats}), flush=True)
-    from benchmark.engine import evaluate
-
     results = []
     for task in sorted(set(zoo.conditions.tasks.tolist())):
-        conditions = zoo.conditions.for_task(task).subset(np.arange(n_conditions))
+        conditions = zoo.conditions.for_task(task)
+        conditions = conditions.subset(np.arange(min(n_conditions, len(conditions))))
         start = time.process_time()
         proposal = method.propose(conditions, seed)
-        adapt = time.process_time() - start
-        configurations = EVAL_CONFIGURATIONS[:n_configs]
-        if isinstance(proposal, ParameterProposal):
-            outcome = evaluate(task, configurations, len(proposal.params), params=proposal.params, spec=proposal.spec)
-        else:
-            outcome = evaluate(task, configurations, proposal.n_policies, make_actor=proposal.make_actor)
-        per_policy = [outcome.success[outcome.policy_id == k].mean() for k in np.unique(outcome.policy_id)]
-        results.append({"method": method_name, "task": task, "seen": task in zoo.checkpoints.tasks,
-                        "success": float(outcome.success.mean()), "best_policy": float(max(per_policy)),
-                        "policies": len(per_policy), "adapt_cpu_s": round(adapt, 2)})
-        print(json.dumps(results[-1]), flush=True)
+        result = {"method": method_name, "task": task, "adapt_cpu_s": round(time.process_time() - start, 2),
+                  "eval": success_of(proposal, task, EVAL_CONFIGURATIONS[:n_configs])}
+        train = sorted({r["configuration"] for r in zoo.checkpoints.for_task(task).records})
+        if train:
+            result["train"] = success_of(proposal, task, tuple(train[:n_configs]))
+        results.append(result)
+        print(json.dumps(result), flush=True)
     return results
 
 
