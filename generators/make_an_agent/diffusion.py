@@ -146,7 +146,7 @@ class EmbeddingCondition(nn.Module):
     def __init__(self, dim: int):
         super().__init__()
         self.out_dim = dim
-        self.norm = MinMaxNormalizer(dim)
+        self.norm = MinMaxNormalizer(dim, clip=True)
 
     def fit_normalizer(self, x: torch.Tensor) -> None:
         self.norm.fit(x)
@@ -161,7 +161,7 @@ class RawTrajectoryEncoder(nn.Module):
     def __init__(self, traj_dim: int, hidden: int = 256, out_dim: int = 256):
         super().__init__()
         self.out_dim = out_dim
-        self.norm = MinMaxNormalizer(traj_dim)
+        self.norm = MinMaxNormalizer(traj_dim, clip=True)
         self.net = nn.Sequential(nn.Linear(traj_dim, hidden), nn.Mish(), nn.Linear(hidden, out_dim))
 
     def fit_normalizer(self, x: torch.Tensor) -> None:

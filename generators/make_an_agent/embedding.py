@@ -14,7 +14,8 @@ InfoNCE with logits h W v^T over a batch (B, B) and cross-entropy on the diagona
 direction (trajectory -> success state) as in the release.
 
 Both inputs are min-max normalised to [-1, 1] by normalisers fitted on the training zoo and
-kept inside the module, so generation uses exactly the training statistics.
+kept inside the module, so generation uses exactly the training statistics, and clipped to
+[-1, 1] (see normalize.py).
 
 Parameter names match the release's `Embedding` (traj_embed, task_embed, W).
 """
@@ -57,8 +58,8 @@ class BehaviourEmbedding(nn.Module):
             nn.Linear(success_hidden, feature_dim))
         # uniform [0, 1) initialisation as in CURL and the release
         self.W = nn.Parameter(torch.rand(feature_dim, feature_dim))
-        self.traj_norm = MinMaxNormalizer(traj_dim)
-        self.success_norm = MinMaxNormalizer(success_dim)
+        self.traj_norm = MinMaxNormalizer(traj_dim, clip=True)
+        self.success_norm = MinMaxNormalizer(success_dim, clip=True)
 
     def fit_normalizers(self, traj: torch.Tensor, success: torch.Tensor) -> None:
         self.traj_norm.fit(traj)

@@ -12,7 +12,8 @@ gives it its condition at training time, as in the release's dataset.
 Choices that differ from the authors' release (each deliberate, each documented):
 - One min-max normaliser per input, fitted on the training zoo and saved with the model, is
   used at generation too; the release refits the embedding's normaliser on the generation
-  batch, so the same trajectory embeds differently depending on its batch-mates.
+  batch, so the same trajectory embeds differently depending on its batch-mates. Normalised
+  embedding inputs and conditions are clipped to [-1, 1] (see normalize.py).
 - The autoencoder clamps latents to [-1, 1] when encoding as well as in training (the release
   clamps in training only, so its linear decoder later extrapolates from latents it never saw;
   see autoencoder.py); `ae_clamp_when_encoding=False` restores the release's behaviour.

@@ -2,7 +2,10 @@
 
 The same statistics must map training inputs and generation inputs (the release refits its
 embedding normaliser on the generation batch; here one fitted object is saved with the
-model and reused). Statistics are per feature over the last axis, as the release's
+model and reused). Inputs of the embedding and the diffusion condition are clipped to
+[-1, 1] after normalisation: a feature that barely varies in the zoo (e.g. a goal coordinate
+of a fixed configuration) otherwise maps a new trajectory to values in the hundreds (measured
+on the smoke zoo: up to -232), far outside anything the networks were trained on. Statistics are per feature over the last axis, as the release's
 `LinearNormalizer(mode="limits")`: for latents (N, tokens, width) both tokens share them.
 """
 from __future__ import annotations
@@ -20,8 +23,9 @@ class MinMaxNormalizer(nn.Module):
     feature neither divides by zero nor inflates noise.
     """
 
-    def __init__(self, dim: int):
+    def __init__(self, dim: int, clip: bool = False):
         super().__init__()
+        self.clip = clip
         self.register_buffer("scale", torch.ones(dim))
         self.register_buffer("offset", torch.zeros(dim))
 
@@ -40,7 +44,9 @@ class MinMaxNormalizer(nn.Module):
         return self
 
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
-        return x * self.scale + self.offset
+        """x (..., dim) -> (..., dim); clipped to [-1, 1] (the training range) when `clip`."""
+        y = x * self.scale + self.offset
+        return y.clamp(-1.0, 1.0) if self.clip else y
 
     def unnormalize(self, y: torch.Tensor) -> torch.Tensor:
         return (y - self.offset) / self.scale
