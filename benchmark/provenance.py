@@ -18,7 +18,13 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 @functools.lru_cache(maxsize=None)
 def code_version() -> str:
-    """Git commit of the checkout, with '+dirty' when tracked files differ; 'unknown' outside git."""
+    """Git commit of the checkout, with '+dirty' when tracked files differ; 'unknown' outside git.
+
+    B2P_CODE_VERSION overrides it: cell ids include the code version, so pinning it keeps
+    finished cells across commits that do not change results (the tests pin it too).
+    """
+    if os.environ.get("B2P_CODE_VERSION"):
+        return os.environ["B2P_CODE_VERSION"]
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True

@@ -8,6 +8,8 @@ import pytest
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
+# Cell ids hash the code version; pin it so commits during a test session change nothing.
+os.environ["B2P_CODE_VERSION"] = "tests"
 
 TEST_RESULTS = Path(__file__).resolve().parent.parent / "results" / ".test-cache"
 

@@ -116,8 +116,8 @@ def _collect_one(job: tuple[RunUnit, ZooSettings]) -> dict:
     else:
         from benchmark.zoo import sac
 
-        config = sac.make_config(settings.sac_preset, settings.sac)
-        checkpoints, conditions = sac.run_sac(unit.task, unit.run_seed, config)
+        config = sac.make_config(settings.sac_preset, {**settings.sac, "policy_hidden": settings.hidden})
+        checkpoints, conditions = sac.run_sac(unit.task, unit.run_seed, config, configuration=unit.configuration)
         if not unit.seen:
             checkpoints = checkpoints.subset([])
         stats = dict(task=unit.task, run_seed=unit.run_seed, checkpoints=len(checkpoints), conditions=len(conditions))
