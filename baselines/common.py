@@ -58,17 +58,13 @@ def bootstrap_rows(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
     return rng.integers(0, n, size=(k, n))
 
 
-def sample_steps(rng: np.random.Generator, rows: np.ndarray, lengths: np.ndarray, batch: int,
-                 last_excluded: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """(trajectory (E, batch), step (E, batch)) uniform over the valid steps of each member's rows.
-
-    rows (E, n) are the trajectories member e may draw; lengths (N,). With `last_excluded`
-    the last step of each trajectory is never drawn (it has no next state).
-    """
+def sample_steps(rng: np.random.Generator, rows: np.ndarray, spans: np.ndarray,
+                 batch: int) -> tuple[np.ndarray, np.ndarray]:
+    """(trajectory (E, batch), step (E, batch)): member e draws a trajectory uniformly from
+    rows[e] (rows is (E, n)), then a step uniformly in [0, spans[trajectory]) (spans is (N,))."""
     pick = rng.integers(0, rows.shape[1], size=(rows.shape[0], batch))
     traj = np.take_along_axis(rows, pick, axis=1)
-    span = np.maximum(lengths[traj] - (1 if last_excluded else 0), 1)
-    step = np.floor(rng.random(traj.shape) * span).astype(np.int64)
+    step = np.floor(rng.random(traj.shape) * spans[traj]).astype(np.int64)
     return traj, step
 
 

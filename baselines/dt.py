@@ -126,11 +126,11 @@ class Segments:
     def __init__(self, data: PolicySet, device: str):
         self.lengths = data.lengths.astype(np.int64)
         success = data.successes.astype(bool).any(axis=1).astype(np.float32)             # (N,)
-        self.rtg = torch.as_tensor(np.repeat(success[:, None], data.states.shape[1], 1), device=device)
+        rtg = np.repeat(success[:, None], data.states.shape[1], 1)                       # (N, T) constant
         # one zero step of padding at the end so windows past a trajectory's end index validly
+        self.rtg = nn.functional.pad(torch.as_tensor(rtg, device=device), (0, 1))
         self.states = nn.functional.pad(torch.as_tensor(data.states, device=device), (0, 0, 0, 1))
         self.actions = nn.functional.pad(torch.as_tensor(data.actions, device=device), (0, 0, 0, 1))
-        self.rtg = nn.functional.pad(self.rtg, (0, 1))
         self.horizon = data.states.shape[1]
         self.device = device
 

@@ -41,7 +41,8 @@ REDUCTIONS = """\
 Beck et al. train the hypernetwork online with meta-RL (RL^2 / VariBAD-style) on task
 distributions; this benchmark, like the Make-An-Agent paper, trains it on the zoo's stored
 trajectories with dense rewards, by advantage-weighted regression (see module docstring).
-`paper` runs 50k steps; `mini` 1.2k steps (about 2-3 CPU minutes on the mini zoo); `smoke`
+`paper` runs 50k steps with a 100-step context; `mini` 1.2k steps with the first 60 steps as
+context (Make-An-Agent's embedding also reads 60; about 2 CPU minutes on the mini zoo); `smoke`
 a few steps for plumbing only."""
 
 
@@ -81,7 +82,7 @@ class Config:
 
 PRESETS = {
     "paper": {},
-    "mini": {"steps": 1_200},
+    "mini": {"steps": 1_200, "context_steps": 60},
     "smoke": {"steps": 8, "batch_contexts": 4, "batch_states": 16, "context_steps": 20},
 }
 
