@@ -1,0 +1,121 @@
+"""Speed of the evaluation engine and of the zoo collector on this machine.
+
+    OMP_NUM_THREADS=1 python scripts/bench_engine.py [--policies 20] [--cells 8]
+
+Prints, each measured in this one invocation:
+1. raw MetaWorld steps/s with random actions (one core), for reference;
+2. the engine's steps/s rolling out zoo checkpoints (K envs in lockstep, one batched
+   numpy forward per step) and the share of its time spent inside env.step: the engine
+   runs at that share of the raw simulator's speed on the very same steps;
+3. expert-distillation checkpoints harvested per CPU-minute;
+4. the wall time of one evaluation workload on 1 vs 2 Ray workers, and their ratio.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmark import engine
+from benchmark.envs import EVAL_CONFIGURATIONS, make_env
+from benchmark.executor import execute
+from benchmark.policy import PolicySpec
+from benchmark.zoo.distill import DistillConfig, run_distill
+
+TASKS = ("reach", "button-press", "door-open", "drawer-open")
+
+
+def raw_steps_per_second(task: str, steps: int = 3000) -> float:
+    env = make_env(task, EVAL_CONFIGURATIONS[0])
+    rng = np.random.default_rng(0)
+    actions = rng.uniform(-1, 1, (steps, 4)).astype(np.float32)
+    env.reset()
+    start = time.perf_counter()
+    for t in range(steps):
+        _, _, _, truncated, _ = env.step(actions[t])
+        if truncated:
+            env.reset()
+    return steps / (time.perf_counter() - start)
+
+
+def engine_share(task: str, params: np.ndarray, spec: PolicySpec) -> tuple[float, float]:
+    """(engine steps/s, share of engine time inside env.step) for these policies."""
+    inside = [0.0]
+    env_class = type(make_env(task, EVAL_CONFIGURATIONS[0]))
+    original = env_class.step
+
+    def timed_step(self, action):
+        start = time.perf_counter()
+        out = original(self, action)
+        inside[0] += time.perf_counter() - start
+        return out
+
+    engine._envs(task, EVAL_CONFIGURATIONS[0], 1)  # build outside the timing (reused envs)
+    for configuration in EVAL_CONFIGURATIONS:
+        engine._envs(task, configuration, 8)
+    env_class.step = timed_step
+    try:
+        start = time.perf_counter()
+        result = engine.evaluate(task, EVAL_CONFIGURATIONS, len(params), params=params, spec=spec,
+                                 stop_at_success=False, max_steps=200, policies_per_batch=8)
+        total = time.perf_counter() - start
+    finally:
+        env_class.step = original
+    return result.length.sum() / total, inside[0] / total
+
+
+def workload_unit(job):
+    task, params, spec = job
+    result = engine.evaluate(task, EVAL_CONFIGURATIONS, len(params), params=params, spec=spec,
+                             stop_at_success=False, max_steps=200, policies_per_batch=8)
+    return int(result.length.sum())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--policies", type=int, default=16, help="policies per engine measurement")
+    parser.add_argument("--cells", type=int, default=8, help="units of the 1-vs-2-worker workload")
+    args = parser.parse_args()
+    import torch
+
+    torch.set_num_threads(1)
+    spec = PolicySpec()
+    print(f"machine: {os.cpu_count()} CPUs; OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}")
+
+    print("\n1-2. raw simulator vs engine (one core, the same process)")
+    zoo_params = {}
+    for task in TASKS:
+        checkpoints, _, _ = run_distill(task, 0, 0, DistillConfig(checkpoints_per_run=args.policies, conditions_per_run=0), spec)
+        zoo_params[task] = checkpoints.params
+        raw = raw_steps_per_second(task)
+        steps_per_s, share = engine_share(task, checkpoints.params, spec)
+        print(f"  {task:14s} raw (random actions) {raw:7.0f} steps/s | engine {steps_per_s:7.0f} steps/s, "
+              f"{share:5.1%} of its time inside env.step -> engine at {share:5.1%} of raw on the same steps")
+
+    print("\n3. zoo checkpoints harvested per CPU-minute (expert distillation, 20 per run)")
+    for task in TASKS[:2]:
+        start = time.process_time()
+        checkpoints, conditions, stats = run_distill(task, 1, 1, DistillConfig(checkpoints_per_run=20, conditions_per_run=10), spec)
+        cpu = time.process_time() - start
+        print(f"  {task:14s} {len(checkpoints)} checkpoints + {len(conditions)} conditions in {cpu:5.1f} CPU-s "
+              f"-> {60 * len(checkpoints) / cpu:5.1f} checkpoints/CPU-min")
+
+    print("\n4. one workload on 1 vs 2 Ray workers (wall time, Ray start included)")
+    jobs = [(TASKS[i % len(TASKS)], zoo_params[TASKS[i % len(TASKS)]][:8], spec) for i in range(args.cells)]
+    walls = {}
+    for workers in (1, 2):
+        start = time.perf_counter()
+        steps = sum(o.result for o in execute(workload_unit, jobs, workers=workers, desc="bench units"))
+        walls[workers] = time.perf_counter() - start
+        print(f"  {workers} worker(s): {walls[workers]:6.1f} s for {steps} env steps")
+    print(f"  speed-up 2 vs 1 workers: {walls[1] / walls[2]:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
