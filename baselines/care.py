@@ -50,10 +50,11 @@ from generators.base import ActorProposal, Method, config_from_dict, config_to_d
 
 REDUCTIONS = """\
 `paper`: online SAC with dense rewards, 2M steps per seen task (CARE's MT10 recipe: k=6
-encoders, 3x400 MLPs, batch 128 per task); days of CPU, cluster work. `mini` and `smoke` do NOT
+encoders, hidden width 400, batch 128 per task); days of CPU, cluster work. `mini` and `smoke` do NOT
 run online RL: they pretrain offline on the zoo's stored transitions (dense reward) with a
-TD3+BC actor term, `mini` for 4k updates with k=4 encoders and 2x128 MLPs (about 2-3 CPU
-minutes on the mini zoo), finetuning 60 updates per cell; `smoke` a few updates (plumbing)."""
+TD3+BC actor term, `mini` for 4k updates with k=4 encoders and width 128 (about 1 CPU
+minute on the mini zoo), finetuning 40 updates of batch 32 per cell (about 5 CPU seconds
+for 50 proposals, 10 for 100); `smoke` a few updates (plumbing)."""
 
 TASK_DESCRIPTIONS = {
     "window-open": "push and open a sliding window by moving its handle sideways",
@@ -140,7 +141,7 @@ class Config:
 PRESETS = {
     "paper": {},
     "mini": {"online_steps_per_task": 0, "offline_steps": 4_000, "n_encoders": 4, "hidden": 128,
-             "finetune_steps": 60},
+             "finetune_steps": 40, "finetune_batch_size": 32},
     "smoke": {"online_steps_per_task": 0, "offline_steps": 5, "n_encoders": 2, "hidden": 32, "encoder_dim": 16,
               "context_dim": 16, "batch_size": 16, "finetune_steps": 3, "finetune_batch_size": 8},
 }
