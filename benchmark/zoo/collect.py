@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -187,4 +188,5 @@ def build_zoo(profile_name: str, zoo_settings: dict, results: Path, tasks: list[
         runs=stats,
     )
     write_zoo(root, manifest, checkpoints, conditions)
+    shutil.rmtree(shard_dir)  # the zoo holds everything they did; they only served resumption
     return load_zoo(root)
