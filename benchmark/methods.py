@@ -6,27 +6,17 @@ the method's preset of the profile's name < the profile's `methods:` section < t
 """
 from __future__ import annotations
 
-import dataclasses
 import importlib
 import re
 
 import yaml
 
-from benchmark.errors import UserError
-from generators.base import METHODS, config_from_dict, config_to_dict
+from benchmark.errors import UserError, unknown
+from generators.base import METHODS, config_from_dict, config_to_dict  # noqa: F401 (re-exported)
 
-# In-repo methods, imported lazily on first use.
-for _name, _target in {
-    "make-an-agent": "generators.make_an_agent.model:MakeAnAgent",
-    "nearest-checkpoint": "generators.controls:NearestCheckpoint",
-    "noisy-checkpoint": "generators.controls:NoisyCheckpoint",
-    "mean-checkpoint": "generators.controls:MeanCheckpoint",
-    "mtbc": "baselines.mtbc:MultiTaskBC",
-    "care": "baselines.care:CARE",
-    "hypernet": "baselines.hypernet:HyperNetwork",
-    "dt": "baselines.dt:DecisionTransformer",
-}.items():
-    METHODS.add(_name, _target)
+# In-repo methods register themselves lazily ("module:attr" strings) on import.
+import baselines.registry_entries  # noqa: E402,F401
+import generators.registry_entries  # noqa: E402,F401
 
 _VARIANT = re.compile(r"^(?P<base>[^\[\]]+?)(\[(?P<args>[^\[\]]*)\])?$")
 
@@ -47,8 +37,6 @@ def parse_method(name: str) -> tuple[str, dict]:
 
 def method_class(base: str):
     if base not in METHODS:
-        from benchmark.errors import unknown
-
         raise unknown("method", base, METHODS.names())
     return METHODS.get(base)
 
@@ -75,5 +63,3 @@ def resolve_method(name: str, profile) -> tuple[type, object, dict]:
     config = config_from_dict(cls.Config, values, f"method {name}")
     return cls, config, zoo_overrides
 
-
-__all__ = ["METHODS", "parse_method", "resolve_method", "config_to_dict", "dataclasses"]
