@@ -175,5 +175,5 @@ def test_a_model_for_another_policy_spec_is_refused(reference, tiny_zoo):
 def test_dry_run_prints_the_plan_and_runs_nothing(tmp_path):
     result = _cli("run", "--suite", "unseen", "--profile", "mini", "--dry-run", results=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "72 cells" in result.stdout and "CPU-hours" in result.stdout
+    assert "72 cells" in result.stdout and "-n20-" in result.stdout and "CPU-hours" in result.stdout
     assert not (tmp_path / "runs").exists() and not (tmp_path / "zoo").exists()
