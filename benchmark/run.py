@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmark.config import load_profile
+from benchmark.config import EXECUTION_ONLY, load_profile
 from benchmark.envs import EVAL_CONFIGURATIONS
 from benchmark.errors import UserError
 from benchmark.executor import execute
@@ -40,6 +40,7 @@ class Cell:
     config: dict
     model_dir: str
     zoo_root: str
+    policies_per_batch: int = 2
 
 
 # ----------------------------------------------------------------------------- planning
@@ -87,6 +88,7 @@ def plan(suite_name: str, profile_name: str, results: Path, methods: list[str] |
     if seeds < 1:
         raise UserError(f"--seeds must be at least 1, got {seeds}")
     resolved = {m: resolve_method(m, profile) for m in methods}  # unknown names fail here
+    result_settings = {k: v for k, v in dataclasses.asdict(profile.eval).items() if k not in EXECUTION_ONLY}
     zoo_cache: dict = {}
     trainings, cells = {}, []
     for method in methods:
@@ -112,14 +114,14 @@ def plan(suite_name: str, profile_name: str, results: Path, methods: list[str] |
                                     n_traj=int(n_traj), setting=setting, seed=seed,
                                     noise_std=suite.noise_std if setting == "noisy" else 0.0,
                                     configurations=list(EVAL_CONFIGURATIONS),
-                                    eval=dataclasses.asdict(profile.eval), code_version=code_version())
+                                    eval=result_settings, code_version=code_version())
                         if zoo is not None:
                             condition_rows(zoo, task, n_traj, seed)  # too few conditions fails now
                         digest = config_hash(base)
                         slug = "".join(ch if ch.isalnum() or ch in "-=" else "_" for ch in method)
                         cell_id = f"{slug}-{task}-n{n_traj}-{setting}-s{seed}-{digest}"
                         cells.append(Cell(cell_id, dict(base, cell_id=cell_id, cell_id_base=digest),
-                                          str(directory), zoo_root))
+                                          str(directory), zoo_root, profile.eval.policies_per_batch))
     return suite, profile, list(trainings.values()), cells
 
 
@@ -167,13 +169,13 @@ def run_cell(cell: Cell) -> dict:
         n_policies = len(proposal.params)
         result = evaluate(config["task"], tuple(config["configurations"]), n_policies, params=proposal.params,
                           spec=zoo.spec, max_steps=settings["max_steps"], stop_at_success=settings["stop_at_success"],
-                          policies_per_batch=settings["policies_per_batch"], keep_trajectories_of=keep)
+                          policies_per_batch=cell.policies_per_batch, keep_trajectories_of=keep)
     else:
         n_policies = proposal.n_policies
         result = evaluate(config["task"], tuple(config["configurations"]), n_policies,
                           make_actor=proposal.make_actor, max_steps=settings["max_steps"],
                           stop_at_success=settings["stop_at_success"],
-                          policies_per_batch=settings["policies_per_batch"], keep_trajectories_of=keep)
+                          policies_per_batch=cell.policies_per_batch, keep_trajectories_of=keep)
     eval_s = time.process_time() - start
 
     # one policy per condition trajectory when the counts match; otherwise no pairing
@@ -307,7 +309,7 @@ def run_suite(args) -> int:
     todo = [c for c in cells if existing.get(c.cell_id) != "ok"]
 
     needed = {c.model_dir for c in todo}
-    to_train = [job for job in trainings if job[4] in needed and not (Path(job[4]) / "meta.json").is_file()]
+    to_train = [job for job in trainings if job[4] in needed and not (Path(job[4]) / "training.json").is_file()]
     train_failures = {}
     for outcome in execute(train_unit, to_train, workers=args.workers, address=args.address,
                            desc=f"train {suite.name}: models", skipped=len(trainings) - len(to_train)):
@@ -350,7 +352,7 @@ def train_command(args) -> int:
     zoo = build_zoo(profile.name, {**profile.zoo, **zoo_overrides}, args.results, workers=args.workers,
                     address=args.address)
     directory = model_dir(args.results, args.method, config, zoo.zoo_id, args.seed)
-    if (directory / "meta.json").is_file():
+    if (directory / "training.json").is_file():
         print(f"cached: {directory}")
         return 0
     outcomes = list(execute(train_unit, [(args.method, profile, str(zoo.root), args.seed, str(directory))],

@@ -1,6 +1,6 @@
 """Method training, cached by content: results/models/<method>-<hash of what the model depends on>.
 
-A model directory holds the method's own files and `meta.json` (written last, so a
+A model directory holds the method's own files and `training.json` (written last, so a
 directory without it is unfinished): method name, resolved config, zoo id, policy spec,
 seed, training statistics (losses, CPU seconds) and provenance. `losses.csv` holds any
 per-epoch loss history the method returns under the key "history".
@@ -8,6 +8,9 @@ per-epoch loss history the method returns under the key "history".
 from __future__ import annotations
 
 import csv
+import functools
+import hashlib
+import importlib
 import json
 import shutil
 import time
@@ -24,9 +27,25 @@ from benchmark.zoo.format import load_zoo
 TRAINING_VERSION = 1
 
 
+@functools.lru_cache(maxsize=None)
+def method_source_hash(module_name: str) -> str:
+    """Hash of the source files of a method's module, with its package's shared modules
+    (the whole package for a sub-package such as generators.make_an_agent; base.py and
+    common.py beside a top-level module): a code change retrains, nothing else does."""
+    path = Path(importlib.import_module(module_name).__file__)
+    if path.parent.name in ("generators", "baselines"):
+        files = [path] + [path.with_name(n) for n in ("base.py", "common.py") if path.with_name(n).is_file()]
+    else:
+        files = sorted(path.parent.glob("*.py"))
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(file.name.encode() + file.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def model_identity(method: str, config, zoo_id: str, seed: int) -> dict:
     return dict(method=method, config=config_to_dict(config), zoo_id=zoo_id, seed=int(seed),
-                training_version=TRAINING_VERSION)
+                source=method_source_hash(type(config).__module__), training_version=TRAINING_VERSION)
 
 
 def model_dir(results: Path, method: str, config, zoo_id: str, seed: int) -> Path:
@@ -59,7 +78,7 @@ def train_unit(job: tuple) -> dict:
     meta = dict(model_identity(method, config, zoo.zoo_id, seed), policy_spec=zoo.spec.to_dict(),
                 stats=stats, train_cpu_s=round(train_cpu, 2), train_wall_s=round(time.time() - start_wall, 2),
                 provenance=provenance())
-    atomic_write_json(tmp / "meta.json", meta)
+    atomic_write_json(tmp / "training.json", meta)
     shutil.rmtree(directory, ignore_errors=True)
     tmp.rename(directory)
     return meta
@@ -67,9 +86,9 @@ def train_unit(job: tuple) -> dict:
 
 def load_model(method: str, profile, directory: Path, spec: PolicySpec):
     """Load a trained model; a model trained for another policy spec is a UserError."""
-    meta_path = Path(directory) / "meta.json"
+    meta_path = Path(directory) / "training.json"
     if not meta_path.is_file():
-        raise UserError(f"{directory}: no trained model here (meta.json missing)")
+        raise UserError(f"{directory}: no trained model here (training.json missing)")
     meta = json.loads(meta_path.read_text())
     trained_spec = PolicySpec(**meta["policy_spec"])
     if trained_spec != spec:

@@ -5,8 +5,9 @@
 Prints, each measured in this one invocation:
 1. raw MetaWorld steps/s with random actions (one core), for reference;
 2. the engine's steps/s rolling out zoo checkpoints (K envs in lockstep, one batched
-   numpy forward per step) and the share of its time spent inside env.step: the engine
-   runs at that share of the raw simulator's speed on the very same steps;
+   numpy forward per step) and the share of its time spent inside the simulator
+   (env.step and env.reset, which every episode needs): the engine runs at that share of
+   the raw simulator's speed on the very same episodes;
 3. expert-distillation checkpoints harvested per CPU-minute;
 4. the wall time of one evaluation workload on 1 vs 2 Ray workers, and their ratio.
 """
@@ -29,6 +30,7 @@ from benchmark.policy import PolicySpec
 from benchmark.zoo.distill import DistillConfig, run_distill
 
 TASKS = ("reach", "button-press", "door-open", "drawer-open")
+BATCH = 2  # the harness default (EvalSettings.policies_per_batch)
 
 
 def raw_steps_per_second(task: str, steps: int = 3000) -> float:
@@ -45,42 +47,45 @@ def raw_steps_per_second(task: str, steps: int = 3000) -> float:
 
 
 def engine_share(task: str, params: np.ndarray, spec: PolicySpec) -> tuple[float, float]:
-    """(engine steps/s, share of engine time inside env.step) for these policies."""
+    """(engine steps/s, share of engine time inside env.step and env.reset)."""
     inside = [0.0]
     env_class = type(make_env(task, EVAL_CONFIGURATIONS[0]))
-    original = env_class.step
+    originals = {name: getattr(env_class, name) for name in ("step", "reset")}
 
-    def timed_step(self, action):
-        start = time.perf_counter()
-        out = original(self, action)
-        inside[0] += time.perf_counter() - start
-        return out
+    def timed(original):
+        def call(self, *args, **kwargs):
+            start = time.perf_counter()
+            out = original(self, *args, **kwargs)
+            inside[0] += time.perf_counter() - start
+            return out
+        return call
 
-    engine._envs(task, EVAL_CONFIGURATIONS[0], 1)  # build outside the timing (reused envs)
-    for configuration in EVAL_CONFIGURATIONS:
-        engine._envs(task, configuration, 8)
-    env_class.step = timed_step
+    for configuration in EVAL_CONFIGURATIONS:  # build outside the timing (envs are reused)
+        engine._envs(task, configuration, BATCH)
+    for name, original in originals.items():
+        setattr(env_class, name, timed(original))
     try:
         start = time.perf_counter()
         result = engine.evaluate(task, EVAL_CONFIGURATIONS, len(params), params=params, spec=spec,
-                                 stop_at_success=False, max_steps=200, policies_per_batch=8)
+                                 stop_at_success=False, max_steps=500, policies_per_batch=BATCH)
         total = time.perf_counter() - start
     finally:
-        env_class.step = original
+        for name, original in originals.items():
+            setattr(env_class, name, original)
     return result.length.sum() / total, inside[0] / total
 
 
 def workload_unit(job):
     task, params, spec = job
     result = engine.evaluate(task, EVAL_CONFIGURATIONS, len(params), params=params, spec=spec,
-                             stop_at_success=False, max_steps=200, policies_per_batch=8)
+                             stop_at_success=False, max_steps=500, policies_per_batch=BATCH)
     return int(result.length.sum())
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--policies", type=int, default=16, help="policies per engine measurement")
-    parser.add_argument("--cells", type=int, default=8, help="units of the 1-vs-2-worker workload")
+    parser.add_argument("--policies", type=int, default=8, help="policies per engine measurement")
+    parser.add_argument("--cells", type=int, default=12, help="units (~10 s each) of the 1-vs-2-worker workload")
     args = parser.parse_args()
     import torch
 

@@ -100,7 +100,13 @@ def load_run(run_dir) -> RunData:
         except json.JSONDecodeError as exc:
             raise UserError(f"damaged {run_dir / 'run.json'}: {exc}") from None
     cells = {}
-    for path in sorted((run_dir / "cells").glob("*.json")):
+    # cells/ may also hold files of earlier plans (another code version or suite edit): the
+    # run's own cells are the ones run.json lists
+    paths = sorted((run_dir / "cells").glob("*.json"))
+    if run.get("cells"):
+        listed = set(run["cells"])
+        paths = [p for p in paths if p.stem in listed]
+    for path in paths:
         try:
             cell = json.loads(path.read_text())
         except json.JSONDecodeError as exc:
