@@ -71,22 +71,29 @@ def aggregate_intervals(
 ) -> pd.DataFrame:
     """IQM and mean with stratified bootstrap confidence intervals.
 
+    With a single run per method the stratified bootstrap (runs resampled within each
+    task) has nothing to resample and its interval collapses to the point; then tasks are
+    resampled too (rliable's `task_bootstrap`), and the `bootstrap` column says so.
+
     Args:
       scores: method -> (num_runs x num_tasks) scores.
       reps: bootstrap repetitions.
       seed: seeds np.random before the bootstrap.
       confidence: interval coverage.
     Returns:
-      DataFrame with columns method, aggregate ("IQM" or "Mean"), point, lo, hi.
+      DataFrame with columns method, aggregate ("IQM" or "Mean"), point, lo, hi, bootstrap
+      ("runs within tasks" or "runs and tasks").
     """
     if not scores:
-        return pd.DataFrame(columns=["method", "aggregate", "point", "lo", "hi"])
+        return pd.DataFrame(columns=["method", "aggregate", "point", "lo", "hi", "bootstrap"])
+    task_bootstrap = all(len(matrix) == 1 for matrix in scores.values())
     np.random.seed(seed)
     points, intervals = rly.get_interval_estimates(
-        scores, _aggregate, reps=reps, confidence_interval_size=confidence)
+        scores, _aggregate, reps=reps, confidence_interval_size=confidence, task_bootstrap=task_bootstrap)
     rows = [
         {"method": m, "aggregate": name, "point": float(points[m][j]),
-         "lo": float(intervals[m][0, j]), "hi": float(intervals[m][1, j])}
+         "lo": float(intervals[m][0, j]), "hi": float(intervals[m][1, j]),
+         "bootstrap": "runs and tasks" if task_bootstrap else "runs within tasks"}
         for m in scores for j, name in enumerate(AGGREGATES)
     ]
     return pd.DataFrame(rows)

@@ -68,3 +68,14 @@ def test_score_matrices_drop_incomplete_runs():
     assert tasks == ["t1", "t2"]
     np.testing.assert_allclose(scores["a"], [[0.1, 0.2]])
     np.testing.assert_allclose(scores["b"], [[0.5, 0.6]])
+
+
+def test_single_seed_intervals_resample_tasks_instead_of_collapsing():
+    from benchmark import stats
+
+    scores = {"a": np.array([[0.0, 0.2, 0.9, 1.0, 0.5, 0.4]]), "b": np.array([[0.1, 0.1, 0.1, 0.2, 0.2, 0.2]])}
+    table = stats.aggregate_intervals(scores, reps=300, seed=0)
+    assert (table["hi"] - table["lo"] > 0).all()
+    assert set(table["bootstrap"]) == {"runs and tasks"}
+    two_runs = {m: np.vstack([s, s]) for m, s in scores.items()}
+    assert set(stats.aggregate_intervals(two_runs, reps=300, seed=0)["bootstrap"]) == {"runs within tasks"}

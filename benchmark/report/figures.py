@@ -36,7 +36,8 @@ def caption_suffix(data: RunData, reps: int) -> str:
     note = f" Profile '{data.profile}' is reduced from the paper's protocol." if data.profile != "paper" else ""
     return (f"Profile {data.profile}; seeds {data.seeds}; {data.n_configurations} evaluation "
             f"configurations per policy; {'/'.join(map(str, k))} policies per cell; intervals: 95% "
-            f"stratified bootstrap over seeds x tasks ({reps} reps).{note}")
+            f"stratified bootstrap over seeds x tasks ({reps} reps; with one seed, over tasks)."
+            f"{note}")
 
 
 def base_methods(summary: pd.DataFrame) -> pd.DataFrame:

@@ -105,7 +105,9 @@ def suite_tables(summary: pd.DataFrame, reps: int = 2000, seed: int = 0) -> list
                     row[method] = fmt(*hit[["point", "lo", "hi"]].iloc[0]) if len(hit) else "-"
                 rows.append(row)
             caption = (f"{label}; setting {setting}, {n_traj} condition trajectories; "
-                       f"mean over seeds [95% bootstrap interval, {reps} reps]")
+                       f"mean over seeds [95% bootstrap interval, {reps} reps; per task: over "
+                       f"seeds (none with one seed); IQM/Mean: over seeds x tasks, or over tasks "
+                       f"with one seed]")
             out.append((caption, pd.DataFrame(rows)))
     return out
 
