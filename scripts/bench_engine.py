@@ -101,7 +101,7 @@ def main() -> None:
         raw = raw_steps_per_second(task)
         steps_per_s, share = engine_share(task, checkpoints.params, spec)
         print(f"  {task:14s} raw (random actions) {raw:7.0f} steps/s | engine {steps_per_s:7.0f} steps/s, "
-              f"{share:5.1%} of its time inside env.step -> engine at {share:5.1%} of raw on the same steps")
+              f"{share:5.1%} of its time inside env.step/reset -> engine at {share:5.1%} of raw on the same episodes")
 
     print("\n3. zoo checkpoints harvested per CPU-minute (expert distillation, 20 per run)")
     for task in TASKS[:2]:
