@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -167,7 +166,8 @@ def test_a_model_for_another_policy_spec_is_refused(reference, tiny_zoo):
     from benchmark.policy import PolicySpec
     from benchmark.training import load_model
 
-    model = next(p for p in (reference / "models").iterdir() if p.name.startswith("nearest-checkpoint"))
+    model = next(p for p in (reference / "models").iterdir()
+                 if p.name.startswith("nearest-checkpoint") and (p / "training.json").is_file())
     with pytest.raises(UserError, match="policy spec"):
         load_model("nearest-checkpoint", load_profile("smoke"), model, PolicySpec(hidden=64))
 
