@@ -24,7 +24,7 @@ from benchmark.config import EXECUTION_ONLY, load_profile
 from benchmark.envs import EVAL_CONFIGURATIONS
 from benchmark.errors import UserError
 from benchmark.executor import execute
-from benchmark.methods import config_to_dict, parse_method, resolve_method
+from benchmark.methods import config_to_dict, resolve_method
 from benchmark.provenance import atomic_write_json, code_version, config_hash, provenance
 from benchmark.suites import load_suite
 from benchmark.training import load_model, model_dir, train_unit

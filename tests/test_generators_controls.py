@@ -7,7 +7,7 @@ import pytest
 from benchmark.errors import UserError
 from generators.base import METHODS
 from generators.controls import FeatureConfig, MeanCheckpoint, NearestCheckpoint, NoisyCheckpoint, NoisyConfig
-from test_generators_synthetic import synthetic_policy_set, synthetic_zoo
+from test_generators_synthetic import synthetic_zoo
 
 CONTROLS = [(NearestCheckpoint, FeatureConfig()), (NoisyCheckpoint, NoisyConfig(noise_std=0.05)),
             (MeanCheckpoint, FeatureConfig())]
