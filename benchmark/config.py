@@ -54,9 +54,6 @@ class Profile:
     methods: dict = field(default_factory=dict)
     eval: EvalSettings = field(default_factory=EvalSettings)
 
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
 
 def profile_names() -> list[str]:
     return sorted(p.stem for p in PROFILE_DIR.glob("*.yaml"))

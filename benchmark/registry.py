@@ -26,13 +26,6 @@ class Registry:
             raise ValueError(f"{self.kind} {name!r} registered twice")
         self._targets[name] = target
 
-    def register(self, name: str):
-        """Decorator form of `add` for objects defined in already-imported modules."""
-        def wrap(obj):
-            self.add(name, obj)
-            return obj
-        return wrap
-
     def _load_plugins(self) -> None:
         if self._plugins_loaded:
             return
@@ -64,5 +57,6 @@ class Registry:
             obj = getattr(importlib.import_module(module_name), attr)
         except (ImportError, AttributeError) as exc:
             raise UserError(f"cannot load {self.kind} {name!r} from {target!r}: {exc}") from None
-        self._targets[name] = obj if name in self._targets else self._targets.get(name, obj)
+        if name in self._targets:  # cache registered names; direct paths stay uncached
+            self._targets[name] = obj
         return obj
