@@ -49,10 +49,14 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def provenance() -> dict:
-    """Code version, package versions, machine and UTC time, for a result's metadata."""
+def provenance(version: str | None = None) -> dict:
+    """Code version, package versions, machine and UTC time, for a result's metadata.
+
+    version: the code version the result was computed with, when it was read before the work
+    started (the checkout may change during a long run); default: the current one.
+    """
     return {
-        "code_version": code_version(),
+        "code_version": version or code_version(),
         "packages": package_versions(),
         "python": platform.python_version(),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}",

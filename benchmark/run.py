@@ -89,6 +89,7 @@ def plan(suite_name: str, profile_name: str, results: Path, methods: list[str] |
         raise UserError(f"--seeds must be at least 1, got {seeds}")
     resolved = {m: resolve_method(m, profile) for m in methods}  # unknown names fail here
     result_settings = {k: v for k, v in dataclasses.asdict(profile.eval).items() if k not in EXECUTION_ONLY}
+    version = code_version()  # once: the checkout may change while the plan is built
     zoo_cache: dict = {}
     trainings, cells = {}, []
     for method in methods:
@@ -114,7 +115,7 @@ def plan(suite_name: str, profile_name: str, results: Path, methods: list[str] |
                                     n_traj=int(n_traj), setting=setting, seed=seed,
                                     noise_std=suite.noise_std if setting == "noisy" else 0.0,
                                     configurations=list(EVAL_CONFIGURATIONS),
-                                    eval=result_settings, code_version=code_version())
+                                    eval=result_settings, code_version=version)
                         if zoo is not None:
                             condition_rows(zoo, task, n_traj, seed)  # too few conditions fails now
                         digest = config_hash(base)
@@ -233,7 +234,7 @@ def read_cell(path: Path) -> dict:
 
 
 def write_cell(run_dir: Path, cell: Cell, outcome) -> None:
-    record = dict(cell_id=cell.cell_id, config=cell.config, provenance=provenance(),
+    record = dict(cell_id=cell.cell_id, config=cell.config, provenance=provenance(cell.config["code_version"]),
                   status="ok" if outcome.ok else "failed", error=outcome.error,
                   worker_cpu_s=round(outcome.seconds, 3))
     if outcome.ok:
@@ -333,7 +334,8 @@ def run_suite(args) -> int:
         format=RUN_FORMAT, suite=suite.name, profile=profile.name, profile_description=profile.description,
         reductions=profile.reductions, command="python -m benchmark " + " ".join(sys.argv[1:]),
         cells=[c.cell_id for c in cells], n_configurations=len(EVAL_CONFIGURATIONS),
-        wall_s_last_invocation=round(time.time() - started, 1), provenance=provenance(),
+        wall_s_last_invocation=round(time.time() - started, 1),
+        provenance=provenance(cells[0].config["code_version"] if cells else None),
         ok_cells=ok, failed_cells=failed))
     if ok:
         from benchmark.report.tables import write_summary, write_tables
@@ -368,11 +370,11 @@ def train_command(args) -> int:
 def report_command(args) -> int:
     from benchmark.report import build_report
 
-    run_dir = Path(args.results)
-    if not (run_dir / "run.json").is_file():
-        raise UserError(f"{run_dir} is not a run directory (no run.json); pass results/runs/<suite>-<profile>")
-    written = build_report(run_dir, args.out, reps=args.reps)
-    print(f"report: {written[0] if written else run_dir}")
+    for run_dir in args.results:
+        if not (run_dir / "run.json").is_file():
+            raise UserError(f"{run_dir} is not a run directory (no run.json); pass results/runs/<suite>-<profile>")
+    written = build_report(args.results, args.out, reps=args.reps)
+    print(f"report: {written[0]}")
     return 0
 
 
@@ -393,7 +395,10 @@ def add_commands(sub, add_common) -> None:
     train.set_defaults(func=train_command)
 
     report = sub.add_parser("report", help="tables and figures from a stored run (no rerun)")
-    report.add_argument("--results", required=True, type=Path, help="a run directory, results/runs/<suite>-<profile>")
-    report.add_argument("--out", type=Path, default=None, help="output directory (default: <run>/report)")
+    report.add_argument("--results", required=True, type=Path, nargs="+",
+                        help="a run directory, results/runs/<suite>-<profile>; several make one report "
+                             "(e.g. the four Figure-12 ablation runs)")
+    report.add_argument("--out", type=Path, default=None,
+                        help="output directory (default: <run>/report; required with several runs)")
     report.add_argument("--reps", type=int, default=2000, help="bootstrap repetitions (default: %(default)s)")
     report.set_defaults(func=report_command)

@@ -21,7 +21,7 @@ import torch
 from benchmark.errors import UserError
 from benchmark.methods import config_to_dict, resolve_method
 from benchmark.policy import PolicySpec
-from benchmark.provenance import atomic_write_json, config_hash, provenance
+from benchmark.provenance import atomic_write_json, code_version, config_hash, provenance
 from benchmark.zoo.format import load_zoo
 
 TRAINING_VERSION = 1
@@ -56,6 +56,7 @@ def model_dir(results: Path, method: str, config, zoo_id: str, seed: int) -> Pat
 def train_unit(job: tuple) -> dict:
     """Worker: train one (method, seed) on a zoo and save it; returns its meta."""
     method, profile, zoo_root, seed, directory = job
+    version = code_version()  # before fit: the checkout may change during a long training
     torch.manual_seed(seed)
     cls, config, _ = resolve_method(method, profile)
     zoo = load_zoo(zoo_root)
@@ -77,7 +78,7 @@ def train_unit(job: tuple) -> dict:
             writer.writerows(history)
     meta = dict(model_identity(method, config, zoo.zoo_id, seed), policy_spec=zoo.spec.to_dict(),
                 stats=stats, train_cpu_s=round(train_cpu, 2), train_wall_s=round(time.time() - start_wall, 2),
-                provenance=provenance())
+                provenance=provenance(version))
     atomic_write_json(tmp / "training.json", meta)
     shutil.rmtree(directory, ignore_errors=True)
     tmp.rename(directory)

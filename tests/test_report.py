@@ -7,7 +7,7 @@ import pytest
 from matplotlib.image import imread
 
 from benchmark.errors import UserError
-from benchmark.report import build_report, figures, load_run, write_summary, write_tables
+from benchmark.report import build_report, figures, load_run, load_runs, write_summary, write_tables
 from test_report_fixtures import write_fake_run
 
 REPS = 200
@@ -42,7 +42,7 @@ def check_png(fig, path):
 EXPECTED = {
     "fig5_seen": (2, "lines", [2, 2]),
     "fig6_unseen": (2, "lines", [2, 2]),
-    "fig7_noisy": (2, "lines", [4, 4]),
+    "fig7_noisy": (4, "lines", [4, 4, 4, 4]),  # (2 counts x 2 metrics) panels; 2 methods x 2 settings
     "fig8_embedding": (1, "patches", [4]),  # 2 variants x (best, top-5)
     "fig9_trajectories": (2, "lines", [7, 7]),  # 2 conditions + 5 generated, one panel per task
     "fig11_cosine": (2, "collections", [2, 2]),  # one filled step histogram per base method
@@ -132,3 +132,26 @@ def test_method_colours_are_stable_and_variants_ordered():
     assert sorted(["128", "64", "1024"], key=style.value_sort_key) == ["64", "128", "1024"]
     assert style.parse_variant("make-an-agent[zoo_hidden=64]") == ("make-an-agent", "zoo_hidden", "64")
     assert style.parse_variant("mtbc") is None
+
+
+def test_report_merges_runs_of_different_suites(tmp_path):
+    """Figure 12 from several ablation runs: one panel per run's hyperparameter."""
+    length = write_fake_run(tmp_path / "length", methods=("make-an-agent[traj_steps=30]", "make-an-agent[traj_steps=60]"),
+                            tasks=("window-close",), n_trajs=(5,), seeds=(0,), trajectories=False)
+    latent = write_fake_run(tmp_path / "latent", methods=("make-an-agent[latent_width=64]",),
+                            tasks=("window-close",), n_trajs=(5,), seeds=(0,), trajectories=False, rng_seed=1)
+    with pytest.raises(UserError, match="needs --out"):
+        build_report([length, latent])
+    files = build_report([length, latent], out_dir=tmp_path / "merged", reps=REPS)
+    assert tmp_path / "merged" / "fig12_ablations.png" in files
+    data = load_runs([length, latent])
+    assert len(data.ok_summary) == 3 and data.parts == (length, latent)
+    fig, caption = figures.fig12(data, REPS, 0)
+    assert [ax.get_xlabel() for ax in fig.axes] == ["latent width", "traj steps"]
+    text = (tmp_path / "merged" / "report.md").read_text()
+    assert f"merged run {length}" in text and f"merged run {latent}" in text
+    with pytest.raises(UserError, match="both hold the cell"):
+        load_runs([length, length])
+    other = write_fake_run(tmp_path / "other", methods=("mtbc",), profile="mini", trajectories=False)
+    with pytest.raises(UserError, match="different profile"):
+        load_runs([length, other])

@@ -29,7 +29,7 @@ def write_fake_run(
     episodes, policies = [], []
     grid = list(itertools.product(methods, tasks, n_trajs, settings, seeds))
     for index, (method, task, n_traj, setting, seed) in enumerate(grid):
-        cell_id = f"c{index:03d}"
+        cell_id = f"{root.name}-{index:03d}"
         config = {"suite": "fixture", "method": method, "task": task, "n_traj": n_traj,
                   "setting": setting, "seed": seed, "profile": profile}
         failed = index < failed_cells

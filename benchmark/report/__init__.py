@@ -2,8 +2,9 @@
 PNG and SVG, tables, and a line for every paper figure the run holds no data for.
 
     build_report(run_dir, out_dir=None, reps=2000) -> list of written files
+    build_report([run_a, run_b, ...], out_dir) -> one report over several runs (Figure 12)
 
-Everything is a pure function of the files under run_dir (see benchmark.report.data).
+Everything is a pure function of the files under the run directories (see benchmark.report.data).
 """
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ import html
 from functools import partial
 from pathlib import Path
 
+from benchmark.errors import UserError
 from benchmark.provenance import atomic_write_text
-from benchmark.report.data import RunData, load_run
+from benchmark.report.data import RunData, load_run, load_runs
 from benchmark.report.figures import FIGURES, fig_improvement
 from benchmark.report.tables import markdown_table, run_header, suite_tables, table4, write_summary, write_tables
 
-__all__ = ["build_report", "write_tables", "write_summary", "load_run"]
+__all__ = ["build_report", "write_tables", "write_summary", "load_run", "load_runs"]
 
 
 def _blocks(data: RunData, out_dir: Path, reps: int, poi_reps: int, seed: int) -> tuple[list, list[Path]]:
@@ -94,8 +96,9 @@ def build_report(run_dir, out_dir=None, reps: int = 2000, poi_reps: int = 500, s
     """Write report.md, report.html and the figures (PNG and SVG) of a stored run.
 
     Args:
-      run_dir: a run directory (run.json and/or cells/, episodes.parquet, ...).
-      out_dir: where to write; default run_dir/report.
+      run_dir: a run directory (run.json and/or cells/, episodes.parquet, ...), or a list of
+        them to report as one (their cells must differ).
+      out_dir: where to write; default run_dir/report (required for several runs).
       reps: bootstrap repetitions of the intervals.
       poi_reps: bootstrap repetitions of the probability of improvement (slow: ~1 s per pair
         per 300 reps).
@@ -103,9 +106,13 @@ def build_report(run_dir, out_dir=None, reps: int = 2000, poi_reps: int = 500, s
     Returns:
       The written files: report.md, report.html, then the figure files.
     Raises:
-      UserError: run_dir is not a run directory or a stored file is damaged.
+      UserError: run_dir is not a run directory, a stored file is damaged, or the runs
+        cannot be merged.
     """
-    data = load_run(run_dir)
+    run_dirs = [run_dir] if isinstance(run_dir, (str, Path)) else list(run_dir)
+    if len(run_dirs) > 1 and out_dir is None:
+        raise UserError("a report over several runs needs --out (it belongs to none of them)")
+    data = load_runs(run_dirs)
     out_dir = Path(out_dir) if out_dir is not None else data.run_dir / "report"
     out_dir.mkdir(parents=True, exist_ok=True)
     blocks, figures = _blocks(data, out_dir, reps, poi_reps, seed)

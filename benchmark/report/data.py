@@ -5,6 +5,8 @@
     DIR/policies.parquet            one row per proposed policy (optional)
     DIR/cells/<cell_id>.json        one per finished cell, status "ok" or "failed"
     DIR/trajectories/<cell_id>.safetensors   kept trajectories for Figure 9 (optional)
+
+Several runs (e.g. the four Figure-12 ablation suites) can be read as one with `load_runs`.
 """
 from __future__ import annotations
 
@@ -33,6 +35,8 @@ class RunData:
     """The policy table joined with the cell keys, or None when not stored."""
     cells: dict[str, dict]
     """cell_id -> the cell's JSON record."""
+    parts: tuple[Path, ...] = ()
+    """The run directories merged into this one (empty for a single run)."""
 
     @cached_property
     def summary(self) -> pd.DataFrame:
@@ -69,8 +73,11 @@ class RunData:
         return int(self.run.get("n_configurations", 0))
 
     def trajectory_file(self, cell_id: str) -> Path | None:
-        path = self.run_dir / "trajectories" / f"{cell_id}.safetensors"
-        return path if path.is_file() else None
+        for run_dir in self.parts or (self.run_dir,):
+            path = run_dir / "trajectories" / f"{cell_id}.safetensors"
+            if path.is_file():
+                return path
+        return None
 
 
 def _first_config_value(cells: dict[str, dict], key: str):
@@ -141,3 +148,39 @@ def load_trajectories(path: Path) -> dict[str, np.ndarray]:
         return load_file(str(path))
     except Exception as exc:  # safetensors raises its own error type for a damaged header
         raise UserError(f"cannot read trajectory file {path}: {exc}") from None
+
+
+def load_runs(run_dirs) -> RunData:
+    """Several runs read as one, for figures that span suites (Figure 12 from its four
+    ablation suites). UserError when the runs cannot share a report: different profiles or
+    evaluation configurations, or two runs holding the same (method, task, n_traj, setting,
+    seed), which would count that cell twice."""
+    runs = [load_run(d) for d in run_dirs]
+    if len(runs) == 1:
+        return runs[0]
+    for key in ("profile", "n_configurations"):
+        values = {str(getattr(r, key)) for r in runs}
+        if len(values) > 1:
+            raise UserError(f"cannot merge runs with different {key}: "
+                            + ", ".join(f"{r.run_dir} ({getattr(r, key)})" for r in runs))
+    keys = [k for k in metrics.CELL_KEYS if k not in ("cell_id", "suite")]
+    owner: dict[tuple, Path] = {}
+    for r in runs:
+        for row in r.summary[keys].itertuples(index=False):
+            if tuple(row) in owner:
+                raise UserError(f"{owner[tuple(row)]} and {r.run_dir} both hold the cell "
+                                f"{dict(zip(keys, row))}; merge runs whose cells differ")
+            owner[tuple(row)] = r.run_dir
+    ids = [cid for r in runs for cid in r.cells]
+    if len(set(ids)) < len(ids):
+        raise UserError("the runs share cell ids; merge runs whose cells differ")
+    episodes = pd.concat([r.episodes for r in runs if len(r.episodes)] or [runs[0].episodes], ignore_index=True)
+    tables = [r.policies for r in runs if r.policies is not None]
+    run = {"suite": " + ".join(str(r.run.get("suite", r.run_dir.name)) for r in runs),
+           "profile": runs[0].profile, "n_configurations": runs[0].n_configurations,
+           "reductions": runs[0].run.get("reductions"),
+           "runs": [{k: v for k, v in r.run.items() if k != "cells"} | {"run_dir": str(r.run_dir)} for r in runs]}
+    return RunData(run_dir=runs[0].run_dir, run=run, episodes=episodes,
+                   policies=pd.concat(tables, ignore_index=True) if tables else None,
+                   cells={cid: cell for r in runs for cid, cell in r.cells.items()},
+                   parts=tuple(r.run_dir for r in runs))

@@ -72,14 +72,14 @@ def _method_legend(fig: Figure, methods: list[str], extra: list[Line2D] = ()) ->
     fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 4), frameon=False)
 
 
-def _success_axes(ax, agg: pd.DataFrame, methods, x_values, linestyle="-") -> None:
+def _success_axes(ax, agg: pd.DataFrame, methods, x_values) -> None:
     positions = {x: i for i, x in enumerate(x_values)}
     for method in methods:
         rows = agg[agg["method"] == method].sort_values("n_traj")
         if rows.empty:
             continue
         x = rows["n_traj"].map(positions).to_numpy()
-        ax.plot(x, rows["point"], marker="o", color=method_color(method), linestyle=linestyle, label=method)
+        ax.plot(x, rows["point"], marker="o", color=method_color(method), label=method)
         ax.fill_between(x, rows["lo"], rows["hi"], color=method_color(method), alpha=0.15, linewidth=0)
     ax.set_xticks(range(len(x_values)), [str(v) for v in x_values])
     ax.set_xlabel("condition trajectories (count)")
@@ -117,29 +117,46 @@ def fig6(data: RunData, reps: int, seed: int) -> Built:
 
 
 def fig7(data: RunData, reps: int, seed: int) -> Built:
-    """Figure 7: noisy (dashed) vs clean (solid) condition trajectories."""
+    """Figure 7: clean (filled) vs noisy (hollow) condition trajectories, per method.
+
+    One row of panels per trajectory count, best and top-5 side by side; clean and noisy
+    points of a method sit next to each other so their intervals can be compared."""
     rows = base_methods(data.ok_summary)
     if "noisy" not in set(rows["setting"]):
         return None
     rows = rows[rows["setting"].isin(["clean", "noisy"])]
     methods = method_order(rows["method"].unique())
-    x_values = sorted(rows["n_traj"].unique())
+    n_trajs = sorted(rows["n_traj"].unique())
+    settings = {"clean": (-0.15, "-"), "noisy": (0.15, "--")}
     with style():
-        fig = Figure(figsize=(9, 4), layout="constrained")
-        axes = fig.subplots(1, 2, sharey=True)
-        for ax, (metric, label) in zip(axes, SUCCESS_METRICS.items()):
-            for setting, linestyle in (("clean", "-"), ("noisy", "--")):
-                subset = rows[rows["setting"] == setting]
-                if len(subset):
-                    agg = aggregate_by(subset, metric, "n_traj", methods, reps, seed)
-                    _success_axes(ax, agg, methods, x_values, linestyle=linestyle)
-            ax.set_title(label)
-        axes[0].set_ylabel(SUCCESS_LABEL)
-        styles = [Line2D([], [], color="0.3", linestyle=ls, label=f"{s} trajectories")
-                  for s, ls in (("clean", "-"), ("noisy", "--"))]
-        _method_legend(fig, methods, styles)
-    caption = (f"Figure 7: noisy condition trajectories (actions + Gaussian noise, dashed) vs clean "
-               f"(solid) on {rows['task'].nunique()} tasks.")
+        fig = Figure(figsize=(max(6.0, 1.1 * len(methods) + 3), 3.4 * len(n_trajs) + 0.6), layout="constrained")
+        axes = np.atleast_2d(fig.subplots(len(n_trajs), 2, sharey=True, squeeze=False))
+        for axes_row, n_traj in zip(axes, n_trajs):
+            for ax, (metric, label) in zip(axes_row, SUCCESS_METRICS.items()):
+                for setting, (offset, linestyle) in settings.items():
+                    subset = rows[(rows["setting"] == setting) & (rows["n_traj"] == n_traj)]
+                    if subset.empty:
+                        continue
+                    agg = aggregate_by(subset, metric, "n_traj", methods, reps, seed).set_index("method")
+                    for i, method in enumerate(methods):
+                        if method not in agg.index:
+                            continue
+                        point, lo, hi = agg.loc[method, ["point", "lo", "hi"]]
+                        color = method_color(method)
+                        bars = ax.errorbar(i + offset, point, yerr=[[point - lo], [hi - point]], fmt="o",
+                                           color=color, markerfacecolor=color if setting == "clean" else "white",
+                                           markersize=7, elinewidth=1.5)
+                        bars[2][0].set_linestyle(linestyle)
+                ax.set_xticks(range(len(methods)), methods, rotation=30, ha="right")
+                ax.set_xlim(-0.6, len(methods) - 0.4)
+                ax.set_ylim(-0.03, 1.03)
+                ax.set_title(f"{label}, {n_traj} condition traj.")
+            axes_row[0].set_ylabel(SUCCESS_LABEL)
+        keys = [Line2D([], [], color="0.3", marker="o", markerfacecolor=face, linestyle=ls, label=f"{s} trajectories")
+                for s, face, ls in (("clean", "0.3", "-"), ("noisy", "white", "--"))]
+        fig.legend(handles=keys, loc="outside lower center", ncols=2, frameon=False)
+    caption = (f"Figure 7: noisy condition trajectories (actions + Gaussian noise, hollow markers, dashed "
+               f"intervals) vs clean (filled, solid) on {rows['task'].nunique()} tasks.")
     return fig, f"{caption} {caption_suffix(data, reps)}"
 
 

@@ -112,12 +112,20 @@ def suite_tables(summary: pd.DataFrame, reps: int = 2000, seed: int = 0) -> list
     return out
 
 
+def _run_json_lines(run: dict) -> list[str]:
+    """'key: value' for the scalars of a run.json and its provenance's machine and version."""
+    lines = [f"{key}: {value}" for key, value in sorted(run.items()) if isinstance(value, (str, int, float, bool))]
+    prov = run.get("provenance") if isinstance(run.get("provenance"), dict) else {}
+    return lines + [f"{key}: {prov[key]}" for key in ("machine", "code_version", "created") if key in prov]
+
+
 def run_header(data: RunData) -> list[str]:
     """Lines describing the run: its run.json scalars and what the tables were made from."""
-    lines = [f"- {key}: {value}" for key, value in sorted(data.run.items())
-             if isinstance(value, (str, int, float, bool))]
-    prov = data.run.get("provenance") if isinstance(data.run.get("provenance"), dict) else {}
-    lines += [f"- {key}: {prov[key]}" for key in ("machine", "code_version", "created") if key in prov]
+    lines = [f"- {line}" for line in _run_json_lines(data.run)]
+    for part in data.run.get("runs", []):  # a report merging several runs: each one's own lines
+        lines.append(f"- merged run {part['run_dir']}: " + "; ".join(
+            line for line in _run_json_lines(part) if not line.startswith(("run_dir:", "profile")))
+        )
     summary = data.summary
     failed = int((summary["status"] != "ok").sum())
     lines.append(f"- cells: {len(summary)} ({failed} failed); seeds: {data.seeds}; "
