@@ -16,6 +16,7 @@ from benchmark.errors import UserError
 from benchmark.provenance import atomic_write_text
 from benchmark.report.data import RunData, load_run, load_runs
 from benchmark.report.figures import FIGURES, fig_improvement
+from benchmark.report.style import save_figure
 from benchmark.report.tables import markdown_table, run_header, suite_tables, table4, write_summary, write_tables
 
 __all__ = ["build_report", "write_tables", "write_summary", "load_run", "load_runs"]
@@ -36,7 +37,7 @@ def _blocks(data: RunData, out_dir: Path, reps: int, poi_reps: int, seed: int) -
         figure, caption = built
         for suffix in ("png", "svg"):
             path = out_dir / f"{spec.key}.{suffix}"
-            figure.savefig(path, bbox_inches="tight")
+            save_figure(figure, path)
             written.append(path)
         blocks += [("h3", spec.title), ("figure", (f"{spec.key}.png", caption))]
     if skipped:

@@ -1,9 +1,11 @@
 """One plotting style for every figure, and a fixed colour and order per method name."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 
+import matplotlib
 import seaborn as sns
 
 KNOWN_METHODS: tuple[str, ...] = (
@@ -17,14 +19,24 @@ _VARIANT = re.compile(r"^(?P<base>[^\[]+)\[(?P<key>[^=\]]+)=(?P<value>[^\]]*)\]$
 
 RC = {
     "axes.titlesize": 11, "axes.labelsize": 10, "xtick.labelsize": 9, "ytick.labelsize": 9,
-    "legend.fontsize": 9, "legend.title_fontsize": 9, "figure.dpi": 100, "savefig.dpi": 150,
-    "svg.fonttype": "none",
+    "legend.fontsize": 9, "legend.title_fontsize": 9, "figure.dpi": 100,
 }
+SAVE_RC = {"savefig.dpi": 150, "svg.fonttype": "none", "svg.hashsalt": "b2p"}
+"""Read when a figure is saved; the fixed salt gives SVG elements the same ids on every build."""
 
 
+@contextlib.contextmanager
 def style():
     """Context manager applying the report's style (use as `with style(): ...`)."""
-    return sns.axes_style("whitegrid", rc=RC)
+    # sns.axes_style ignores rc keys outside its style set (font sizes), hence rc_context
+    with sns.axes_style("whitegrid"), matplotlib.rc_context(RC):
+        yield
+
+
+def save_figure(figure, path) -> None:
+    """Save as PNG or SVG (by suffix), byte-identical for the same figure."""
+    with matplotlib.rc_context(SAVE_RC):
+        figure.savefig(path, bbox_inches="tight", metadata={"Date": None} if str(path).endswith(".svg") else None)
 
 
 def method_color(name: str):
