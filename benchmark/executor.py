@@ -86,7 +86,8 @@ def _ray(fn, units, workers, address, max_retries) -> Iterator[Outcome]:
     try:
         pending = {remote_call.remote(fn, unit): unit for unit in units}
         while pending:
-            done, _ = ray.wait(list(pending), num_returns=1)
+            # a timeout returns to Python now and then, so Ctrl-C stops a run during long units
+            done, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
             for ref in done:
                 unit = pending.pop(ref)
                 try:
