@@ -128,6 +128,7 @@ def test_method_colours_are_stable_and_variants_ordered():
     assert style.method_color("my-plugin") == style.method_color("my-plugin")
     assert len({style.method_color(m) for m in style.KNOWN_METHODS}) == len(style.KNOWN_METHODS)
     assert style.method_order(["zeta", "mtbc", "make-an-agent"]) == ["make-an-agent", "mtbc", "zeta"]
+    assert style.method_order(["m[k=120]", "m[k=30]", "a", "m"]) == ["a", "m", "m[k=30]", "m[k=120]"]
     values = ["raw", "h+v", "v", "h"]
     assert sorted(values, key=style.value_sort_key) == ["h", "v", "h+v", "raw"]
     assert sorted(["128", "64", "1024"], key=style.value_sort_key) == ["64", "128", "1024"]
@@ -148,7 +149,7 @@ def test_report_merges_runs_of_different_suites(tmp_path):
     data = load_runs([length, latent])
     assert len(data.ok_summary) == 3 and data.parts == (length, latent)
     fig, caption = figures.fig12(data, REPS, 0)
-    assert [ax.get_xlabel() for ax in fig.axes] == ["latent width", "traj steps"]
+    assert [ax.get_xlabel() for ax in fig.axes] == ["latent token width (units)", "condition-trajectory length (steps)"]
     text = (tmp_path / "merged" / "report.md").read_text()
     assert f"merged run {length}" in text and f"merged run {latent}" in text
     with pytest.raises(UserError, match="both hold the cell"):

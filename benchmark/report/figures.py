@@ -27,6 +27,13 @@ SUCCESS_METRICS = {"best": "best policy", "top5": "top-5 mean"}
 SUCCESS_LABEL = "success rate (mean over tasks)"
 TIMINGS = {"train_cpu_s": "training", "propose_s": "proposal", "eval_cpu_s": "evaluation"}
 Built = tuple[Figure, str] | None
+ABLATION_LABELS = {
+    "traj_steps": "condition-trajectory length (steps)",
+    "zoo_hidden": "policy hidden width (units)",
+    "checkpoints_per_task": "training checkpoints per task (count)",
+    "latent_width": "latent token width (units)",
+}
+"""Axis labels of the Figure-12 hyperparameters."""
 
 
 def caption_suffix(data: RunData, reps: int) -> str:
@@ -217,7 +224,7 @@ def fig12(data: RunData, reps: int, seed: int) -> Built:
         axes = np.atleast_1d(fig.subplots(1, len(keys), sharey=True))
         for ax, key in zip(axes, keys):
             _variant_bars(ax, rows[rows["key"] == key], reps, seed)
-            ax.set_xlabel(key.replace("_", " "))
+            ax.set_xlabel(ABLATION_LABELS.get(key, key.replace("_", " ")))
         axes[0].set_ylabel(SUCCESS_LABEL)
         axes[-1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     caption = (f"Figure 12: ablations of {', '.join(keys)}; {int(rows['n_traj'].iloc[0])} condition "
@@ -354,8 +361,9 @@ def fig14(data: RunData, reps: int, seed: int) -> Built:
 
 
 def rliable_scores(data: RunData, metric: str = "top5") -> tuple[dict[str, np.ndarray], list[str], str]:
-    """Score matrices of the base methods at the main setting and largest trajectory count."""
-    rows = base_methods(data.ok_summary)
+    """Score matrices of the base methods (of the variants in an ablation-only run) at the main
+    setting and largest trajectory count."""
+    rows = _prefer_base(data.ok_summary)
     if rows.empty:
         return {}, [], ""
     setting = main_setting(rows)

@@ -54,7 +54,13 @@ def palette(names) -> dict:
 def method_order(names) -> list[str]:
     """Known methods in their fixed order, then the others sorted."""
     names = set(names)
-    return [m for m in KNOWN_METHODS if m in names] + sorted(names - set(KNOWN_METHODS))
+    return [m for m in KNOWN_METHODS if m in names] + sorted(names - set(KNOWN_METHODS), key=_name_sort_key)
+
+
+def _name_sort_key(name: str):
+    """Variants of one method and key in value order (traj_steps=30 before 120), else by name."""
+    variant = parse_variant(name)
+    return (variant[0], variant[1], value_sort_key(variant[2])) if variant else (name, "", (-1, 0.0, ""))
 
 
 def parse_variant(name: str) -> tuple[str, str, str] | None:
