@@ -118,6 +118,8 @@ def probability_of_improvement(
     pairs = list(permutations(scores, 2)) if pairs is None else list(pairs)
     if not pairs:
         return pd.DataFrame(columns=["x", "y", "point", "lo", "hi"])
+    if all(len(matrix) == 1 for matrix in scores.values()):
+        return _poi_task_bootstrap(scores, pairs, reps, seed, confidence)
     pair_scores = {f"{x},{y}": (scores[x], scores[y]) for x, y in pairs}
     np.random.seed(seed)
     points, intervals = rly.get_interval_estimates(
@@ -128,6 +130,23 @@ def probability_of_improvement(
          "lo": float(np.ravel(intervals[f"{x},{y}"])[0]), "hi": float(np.ravel(intervals[f"{x},{y}"])[1])}
         for x, y in pairs
     ])
+
+
+def _poi_task_bootstrap(scores, pairs, reps: int, seed: int, confidence: float) -> pd.DataFrame:
+    """P(X > Y) with one run per task: the runs-within-tasks bootstrap would return a zero-width
+    interval (and rliable's task_bootstrap does not take pairs), so resample tasks, the same
+    task indices for X and Y."""
+    rng = np.random.default_rng(seed)
+    n_tasks = next(iter(scores.values())).shape[1]
+    resampled = rng.integers(0, n_tasks, size=(reps, n_tasks))
+    tail = (1 - confidence) / 2 * 100
+    rows = []
+    for x, y in pairs:
+        samples = [rly_metrics.probability_of_improvement(scores[x][:, idx], scores[y][:, idx]) for idx in resampled]
+        lo, hi = np.percentile(samples, [tail, 100 - tail])
+        rows.append({"x": x, "y": y, "point": float(rly_metrics.probability_of_improvement(scores[x], scores[y])),
+                     "lo": float(lo), "hi": float(hi)})
+    return pd.DataFrame(rows)
 
 
 def performance_profiles(

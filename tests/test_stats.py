@@ -79,3 +79,5 @@ def test_single_seed_intervals_resample_tasks_instead_of_collapsing():
     assert set(table["bootstrap"]) == {"runs and tasks"}
     two_runs = {m: np.vstack([s, s]) for m, s in scores.items()}
     assert set(stats.aggregate_intervals(two_runs, reps=300, seed=0)["bootstrap"]) == {"runs within tasks"}
+    poi = stats.probability_of_improvement(scores, [("a", "b")], reps=300, seed=0)
+    assert (poi["hi"] - poi["lo"] > 0).all()

@@ -404,6 +404,14 @@ def fig_aggregates(data: RunData, reps: int, seed: int) -> Built:
     return fig, f"{caption} {caption_suffix(data, reps)}"
 
 
+def _pair_label(x: str, y: str) -> str:
+    """'X > Y', shortened to 'key=a > key=b' for two variants of one method and key."""
+    vx, vy = parse_variant(x), parse_variant(y)
+    if vx and vy and vx[:2] == vy[:2]:
+        return f"{vx[1]}={vx[2]} > {vy[1]}={vy[2]}"
+    return f"{x} > {y}"
+
+
 def fig_improvement(data: RunData, reps: int, seed: int, poi_reps: int | None = None) -> Built:
     """rliable: probability of improvement of the first method over each other one."""
     scores, tasks, what = rliable_scores(data)
@@ -413,10 +421,11 @@ def fig_improvement(data: RunData, reps: int, seed: int, poi_reps: int | None = 
     pairs = [(methods[0], other) for other in methods[1:]]
     poi_reps = poi_reps or reps
     table = stats.probability_of_improvement(scores, pairs, reps=poi_reps, seed=seed)
+    labels = [_pair_label(x, y) for x, y in pairs]
     with style():
-        fig = Figure(figsize=(6.5, 1.2 + 0.45 * len(pairs)), layout="constrained")
+        fig = Figure(figsize=(4.5 + 0.07 * max(map(len, labels)), 1.2 + 0.45 * len(pairs)), layout="constrained")
         ax = fig.subplots()
-        _interval_rows(ax, [f"{x} > {y}" for x, y in pairs], table["point"].to_numpy(), table["lo"].to_numpy(),
+        _interval_rows(ax, labels, table["point"].to_numpy(), table["lo"].to_numpy(),
                        table["hi"].to_numpy(), [method_color(y) for _, y in pairs])
         ax.axvline(0.5, color="0.5", linestyle=":")
         ax.set_xlim(-0.02, 1.02)
