@@ -56,6 +56,15 @@ def stable_int(*parts) -> int:
     return int(config_hash(list(parts), length=8), 16)
 
 
+def proposal_seed(config: dict) -> int:
+    """Seed of a cell's proposals: a function of what the method is and sees, not of the suite,
+    the setting or the code version, so a clean and a noisy cell (or one cell in two suites or
+    two commits) are paired samples that differ only in what differs between them."""
+    base_method = config["method"].split("[")[0]  # a variant's own settings are in method_config
+    keys = (config[k] for k in ("method_config", "zoo_id", "task", "n_traj", "seed"))
+    return stable_int("propose", base_method, *keys) % 2**31
+
+
 def condition_rows(zoo: Zoo, task: str, n_traj: int, seed: int) -> np.ndarray:
     """The zoo rows of a cell's condition trajectories: a seeded permutation of the task's
     rows cut at n_traj, so smaller counts are subsets of larger ones."""
@@ -70,7 +79,9 @@ def cell_conditions(zoo: Zoo, config: dict) -> tuple[PolicySet, np.ndarray]:
     rows = condition_rows(zoo, config["task"], config["n_traj"], config["seed"])
     conditions = zoo.conditions.subset(rows)
     if config["setting"] == "noisy":
-        rng = np.random.default_rng(stable_int("noise", config["cell_id_base"]))
+        # the same noise for every method (identical condition trajectories), and the noise of
+        # n rows is the start of the noise of more rows, as the rows themselves are
+        rng = np.random.default_rng(stable_int("noise", config["task"], config["seed"], config["noise_std"]))
         noise = rng.normal(0.0, config["noise_std"], conditions.actions.shape).astype(np.float32)
         valid = np.arange(conditions.actions.shape[1])[None, :] < conditions.lengths[:, None]
         conditions.actions = np.clip(conditions.actions + noise * valid[..., None], -1.0, 1.0).astype(np.float32)
@@ -156,7 +167,7 @@ def run_cell(cell: Cell) -> dict:
     zoo = _cached_zoo(cell.zoo_root)
     model, meta = _cached_model(config["method"], config["profile"], cell.model_dir, cell.zoo_root)
     conditions, rows = cell_conditions(zoo, config)
-    seed = stable_int("propose", config["cell_id_base"]) % 2**31
+    seed = proposal_seed(config)
     torch.manual_seed(seed)
     start = time.process_time()
     proposal = model.propose(conditions, seed=seed)
