@@ -189,9 +189,11 @@ def _variant_bars(ax, rows: pd.DataFrame, reps: int, seed: int) -> None:
         agg = stats.aggregate_intervals(scores, reps=reps, seed=seed)
         agg = agg[agg["aggregate"] == "Mean"].set_index("method").reindex(variants)
         x = np.arange(len(variants)) + (j - 0.5) * width
-        err = np.vstack([agg["point"] - agg["lo"], agg["hi"] - agg["point"]])
-        ax.bar(x, agg["point"], width, yerr=err, capsize=3, label=label,
-               color=sns.color_palette("colorblind")[j], edgecolor="white")
+        point = agg["point"].to_numpy(float)
+        ax.bar(x, point, width, label=label, color=sns.color_palette("colorblind")[j], edgecolor="white")
+        # whiskers drawn apart: bar(yerr=...) with a single bar trips a numpy deprecation in matplotlib
+        ax.errorbar(x, point, yerr=np.vstack([point - agg["lo"], agg["hi"] - point]), fmt="none",
+                    ecolor="black", capsize=3)
     ax.set_xticks(range(len(variants)), [parse_variant(v)[2] for v in variants])
     ax.set_ylim(0, 1.05)
 
