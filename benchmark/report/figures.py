@@ -137,7 +137,7 @@ def fig7(data: RunData, reps: int, seed: int) -> Built:
     settings = {"clean": (-0.15, "-"), "noisy": (0.15, "--")}
     with style():
         fig = Figure(figsize=(max(6.0, 1.1 * len(methods) + 3), 3.4 * len(n_trajs) + 0.6), layout="constrained")
-        axes = np.atleast_2d(fig.subplots(len(n_trajs), 2, sharey=True, squeeze=False))
+        axes = fig.subplots(len(n_trajs), 2, sharey=True, squeeze=False)
         for axes_row, n_traj in zip(axes, n_trajs):
             for ax, (metric, label) in zip(axes_row, SUCCESS_METRICS.items()):
                 for setting, (offset, linestyle) in settings.items():
