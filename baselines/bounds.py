@@ -16,7 +16,7 @@ from baselines.common import condition_task
 from benchmark.envs import expert_policy
 from benchmark.policy import PolicySpec
 from benchmark.zoo.format import PolicySet, Zoo
-from generators.base import ActorProposal, Method, config_to_dict
+from benchmark.api import ActorProposal, Method, config_to_dict
 
 PRESETS: dict[str, dict] = {"paper": {}, "mini": {}, "smoke": {}}
 

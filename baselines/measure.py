@@ -20,10 +20,9 @@ import time
 import numpy as np
 import torch
 
-import baselines.registry_entries  # noqa: F401  (registers the names)
 from benchmark.envs import EVAL_CONFIGURATIONS
 from benchmark.zoo.format import load_zoo
-from generators.base import METHODS, ParameterProposal
+from benchmark.api import METHODS, ParameterProposal
 
 
 def success_of(proposal, task: str, configurations: tuple[int, ...]) -> dict:

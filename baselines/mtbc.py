@@ -30,7 +30,7 @@ from baselines.common import (EnsembleGaussianActor, bootstrap_rows, check_polic
                               save_tensors, seeded)
 from benchmark.policy import PolicySpec
 from benchmark.zoo.format import PolicySet, Zoo
-from generators.base import Method, ParameterProposal, config_from_dict, config_to_dict
+from benchmark.api import Method, ParameterProposal, config_from_dict, config_to_dict
 
 REDUCTIONS = """\
 The paper gives no hyperparameters for Multi-task BC; `paper` is this benchmark's full-budget

@@ -1,12 +1,13 @@
-"""Registers the four baselines in the method registry by lazy "module:attr" targets.
+"""Registry entries of the baselines and bounds: where each class lives and how reports show it.
 
-Importing this module imports no torch code; `METHODS.get("mtbc")` imports baselines.mtbc.
+pyproject.toml's entry points ("benchmark.generators") name these objects; importing this
+module imports no torch code.
 """
-from generators.base import METHODS
+from benchmark.api import MethodEntry
 
-METHODS.add("mtbc", "baselines.mtbc:MultiTaskBC")
-METHODS.add("care", "baselines.care:CARE")
-METHODS.add("hypernet", "baselines.hypernet:HyperNetwork")
-METHODS.add("dt", "baselines.dt:DecisionTransformer")
-METHODS.add("expert", "baselines.bounds:ScriptedExpert")
-METHODS.add("random", "baselines.bounds:RandomPolicy")
+MTBC = MethodEntry("baselines.mtbc:MultiTaskBC", display="Multi-task BC", rank=1)
+CARE = MethodEntry("baselines.care:CARE", display="CARE", rank=2)
+HYPERNET = MethodEntry("baselines.hypernet:HyperNetwork", display="hypernetwork", rank=3)
+DT = MethodEntry("baselines.dt:DecisionTransformer", display="Decision Transformer", rank=4)
+EXPERT = MethodEntry("baselines.bounds:ScriptedExpert", display="scripted expert", rank=8)
+RANDOM = MethodEntry("baselines.bounds:RandomPolicy", display="random actions", rank=9)

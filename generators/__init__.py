@@ -1,5 +1,4 @@
-"""Behaviour-to-policy generators: the method interface, Make-An-Agent and the controls.
+"""Behaviour-to-policy generators: Make-An-Agent and the memorisation controls.
 
-Importing the package registers the in-repo generators in `generators.base.METHODS`.
-"""
-from generators import registry_entries  # noqa: F401  (fills METHODS)
+They implement `benchmark.api.Method`; the harness finds them through the entry points of
+pyproject.toml (entries in `generators.registry_entries`)."""

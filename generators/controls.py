@@ -28,7 +28,7 @@ from benchmark.errors import UserError
 from benchmark.policy import PolicySpec
 from benchmark.zoo.features import success_features, trajectory_features
 from benchmark.zoo.format import PolicySet, Zoo
-from generators.base import Method, ParameterProposal, config_to_dict
+from benchmark.api import Method, ParameterProposal, config_to_dict
 
 
 @dataclass

@@ -1,8 +1,18 @@
-"""In-repo entries of the METHODS registry for the generators (lazy "module:attr" strings, so
-listing names imports nothing heavy). Importing `generators` imports this module."""
-from generators.base import METHODS
+"""Registry entries of the generators: where each class lives and how reports show it.
 
-METHODS.add("make-an-agent", "generators.make_an_agent.model:MakeAnAgent")
-METHODS.add("nearest-checkpoint", "generators.controls:NearestCheckpoint")
-METHODS.add("noisy-checkpoint", "generators.controls:NoisyCheckpoint")
-METHODS.add("mean-checkpoint", "generators.controls:MeanCheckpoint")
+pyproject.toml's entry points ("benchmark.generators") name these objects, so the harness
+finds in-repo methods exactly as it finds plug-ins, and listing them imports no torch code.
+"""
+from benchmark.api import MethodEntry
+
+MAKE_AN_AGENT = MethodEntry(
+    "generators.make_an_agent.model:MakeAnAgent", display="Make-An-Agent", rank=0,
+    axis_labels={"traj_steps": "condition-trajectory length (steps)",
+                 "zoo_hidden": "policy hidden width (units)",
+                 "checkpoints_per_task": "training checkpoints per task (count)",
+                 "latent_width": "latent token width (units)",
+                 "condition": "condition given to the generator"},
+    value_order={"condition": ["h", "v", "h+v", "raw"]})
+NEAREST_CHECKPOINT = MethodEntry("generators.controls:NearestCheckpoint", display="nearest ckpt", rank=5)
+NOISY_CHECKPOINT = MethodEntry("generators.controls:NoisyCheckpoint", display="noisy ckpt", rank=6)
+MEAN_CHECKPOINT = MethodEntry("generators.controls:MeanCheckpoint", display="mean ckpt", rank=7)

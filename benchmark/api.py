@@ -1,0 +1,334 @@
+"""The contract between the harness and every method (generators and baselines alike).
+
+A method is trained once on a zoo (`fit`), saved and loaded, and then asked, per cell, to
+propose policies from condition trajectories (`propose`). Proposals come in two kinds:
+
+- `ParameterProposal`: K parameter vectors of the shared policy family. The engine evaluates
+  them K at a time with one batched numpy forward. Every weight generator returns this.
+- `ActorProposal`: policies that are not of the family (e.g. a Decision Transformer). The
+  engine asks `make_actor(policy_ids)` for an object whose `act(obs)` maps a batch of
+  observations (B, obs_dim) to actions (B, act_dim); row b is an episode of policy
+  policy_ids[b]. One actor object lives for one batch of episodes, so it may keep history.
+
+Methods are found by name in `METHODS`: every name, in-repo ones included, comes from the
+entry-point group "benchmark.generators" (an entry is a `Method` subclass or a `MethodEntry`
+that adds display metadata), or a direct "package.module:Class" path. A method name may carry
+a variant, "NAME[key=value,...]" (`parse_method_name`, the one grammar for it): Config fields
+overridden, with values typed and checked against the Config (`config_from_dict`).
+
+This module imports only the shared data types (policy family, zoo format): `generators/`,
+`baselines/` and plug-ins import it and nothing else from the harness but those types.
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import json
+import re
+import types
+import typing
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Callable, ClassVar, Protocol
+
+import numpy as np
+import yaml
+
+from benchmark.errors import UserError, unknown
+from benchmark.policy import PolicySpec
+from benchmark.zoo.format import PolicySet, Zoo
+
+ENTRY_POINT_GROUP = "benchmark.generators"
+CONDITION_FIELDS = ("states", "actions", "rewards", "successes", "task")
+"""What a method may read from its condition trajectories (`Method.reads`); never parameters."""
+
+
+@dataclass
+class ParameterProposal:
+    """K policies of the shared family."""
+
+    params: np.ndarray
+    """(K, spec.n_params) float32 flat parameter vectors."""
+    spec: PolicySpec
+    """The policy family the vectors belong to; must equal the zoo's."""
+
+
+class Actor(Protocol):
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        """Actions (B, act_dim) in [-1, 1] for observations (B, obs_dim)."""
+
+
+@dataclass
+class ActorProposal:
+    """K policies evaluated through the generic `act` path."""
+
+    n_policies: int
+    make_actor: Callable[[np.ndarray], Actor]
+    """policy_ids (B,) -> an Actor for B lockstep episodes of those policies."""
+
+
+Proposal = ParameterProposal | ActorProposal
+
+
+class Method(ABC):
+    """A behaviour-to-policy method.
+
+    Subclasses set `name`, `Config` (a dataclass whose fields are the method's
+    hyperparameters, each with a docstring; profiles fill it from YAML) and implement the
+    four abstract methods below. For a cell with n condition trajectories a method proposes
+    n policies (one per trajectory) unless it says otherwise in `propose`'s docstring.
+    The module of a method may define `PRESETS` ({profile name: Config overrides}) and
+    `REDUCTIONS` (what the non-paper presets reduce: a string, or {profile name: string}).
+    """
+
+    name: ClassVar[str]
+    Config: ClassVar[type]
+    reads: ClassVar[tuple[str, ...]] = ("states", "actions")
+    """Condition fields `propose` reads, among CONDITION_FIELDS; printed in every report.
+    The harness never passes the condition policies' parameters (they are NaN in `propose`)."""
+
+    def __init__(self, config, spec: PolicySpec):
+        self.config = config
+        self.spec = spec
+
+    @abstractmethod
+    def fit(self, zoo: Zoo, seed: int) -> dict:
+        """Train on the zoo (its seen tasks' checkpoints and trajectories); returns a dict
+        of scalar training statistics (final losses, seconds) to store with the model."""
+
+    @abstractmethod
+    def save(self, directory: Path) -> None:
+        """Write everything `load` needs into `directory` (safetensors / JSON, no pickle).
+        The harness writes into a temporary directory, records a checksum of every file and
+        renames it into place, so a method need not write atomically."""
+
+    @classmethod
+    @abstractmethod
+    def load(cls, directory: Path, config, spec: PolicySpec) -> "Method":
+        """Inverse of `save`."""
+
+    @abstractmethod
+    def propose(self, conditions: PolicySet, seed: int) -> Proposal:
+        """Policies for one cell, prompted or adapted with `conditions` (the cell's n
+        condition trajectories of one task, possibly with noisy actions; their `params` are NaN)."""
+
+    def reconstruct(self, params: np.ndarray) -> np.ndarray | None:
+        """(N, P) parameter vectors passed through the method's encoder and decoder, for the
+        diagnosis; None if the method has no encoder."""
+        return None
+
+    def diagnostics(self) -> dict:
+        """Scalar diagnostics of the trained model, e.g. reconstruction error, share of clamped latents."""
+        return {}
+
+
+# ----------------------------------------------------------------------------- configs
+
+def _type_name(hint) -> str:
+    return getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
+
+
+def _check_value(hint, value, default) -> str | None:
+    """Why `value` does not fit the annotation `hint` (None if it does). Numbers keep the sign
+    of the field's default: a width, count or rate that defaults to >= 0 cannot go negative,
+    one that defaults to > 0 cannot be 0."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        reasons = [_check_value(h, value, default) for h in typing.get_args(hint)]
+        return None if None in reasons else f"expected {_type_name(hint)}"
+    if origin is typing.Literal:
+        return None if value in typing.get_args(hint) else f"expected one of {', '.join(map(str, typing.get_args(hint)))}"
+    if origin in (list, tuple) or hint in (list, tuple):
+        if not isinstance(value, (list, tuple)):
+            return f"expected a list, got {value!r}"
+        item = (typing.get_args(hint) or (typing.Any,))[0]
+        if item in (typing.Any, Ellipsis):
+            return None
+        sample = default[0] if isinstance(default, (list, tuple)) and default else None
+        reasons = [_check_value(item, v, sample) for v in value]
+        return next((r for r in reasons if r), None)
+    if hint is type(None):
+        return None if value is None else "expected null"
+    if hint is bool:
+        return None if isinstance(value, bool) else f"expected true or false, got {value!r}"
+    if hint in (int, float):
+        allowed = (int,) if hint is int else (int, float)
+        if isinstance(value, bool) or not isinstance(value, allowed):
+            return f"expected {hint.__name__}, got {value!r}"
+        if isinstance(default, (int, float)) and not isinstance(default, bool):
+            if default > 0 and value <= 0:
+                return f"must be > 0, got {value!r}"
+            if default >= 0 and value < 0:
+                return f"must be >= 0, got {value!r}"
+        return None
+    if hint is str:
+        return None if isinstance(value, str) else f"expected a string, got {value!r}"
+    return None
+
+
+def _default(f: dataclasses.Field):
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return None
+
+
+def config_from_dict(config_class, values: dict | None, where: str):
+    """Build a Config dataclass from a mapping, rejecting unknown keys and ill-typed values by name."""
+    values = dict(values or {})
+    fields = {f.name: f for f in dataclasses.fields(config_class)}
+    extra = sorted(set(values) - set(fields))
+    if extra:
+        raise UserError(f"{where}: unknown setting(s) {', '.join(extra)}; valid: {', '.join(sorted(fields))}")
+    hints = typing.get_type_hints(config_class)
+    for key, value in values.items():
+        reason = _check_value(hints.get(key, typing.Any), value, _default(fields[key]))
+        if reason:
+            raise UserError(f"{where}: {key} {reason}")
+    return config_class(**values)
+
+
+def config_to_dict(config) -> dict:
+    """The JSON form of a Config (what cell and model ids hash)."""
+    return json.loads(json.dumps(dataclasses.asdict(config), default=str))
+
+
+# ----------------------------------------------------------------------------- names
+
+_METHOD_NAME = re.compile(r"^(?P<base>[^\[\]]+?)(\[(?P<args>[^\[\]]*)\])?$")
+
+
+def parse_method_name(name: str) -> tuple[str, dict]:
+    """'base[k=v,k2=v2]' -> ('base', {k: v, k2: v2}), values parsed as YAML scalars (typed)."""
+    match = _METHOD_NAME.match(name.strip())
+    if not match:
+        raise UserError(f"cannot parse method {name!r}; expected NAME or NAME[key=value,...]")
+    overrides = {}
+    for item in filter(None, (match.group("args") or "").split(",")):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UserError(f"method {name!r}: variant item {item!r} is not key=value")
+        try:
+            overrides[key.strip()] = yaml.safe_load(value.strip())
+        except yaml.YAMLError:
+            raise UserError(f"method {name!r}: value {value.strip()!r} of {key.strip()} is not a scalar") from None
+    return match.group("base"), overrides
+
+
+def variant_of(name: str) -> tuple[str, str, str] | None:
+    """('make-an-agent', 'condition', 'h') for a variant of one key, 'make-an-agent[condition=h]';
+    None for a base name or a variant of several keys (the report's ablation axes)."""
+    match = _METHOD_NAME.match(name.strip())
+    if not match or not match.group("args") or "," in match.group("args"):
+        return None
+    key, _, value = match.group("args").partition("=")
+    return match.group("base"), key.strip(), value.strip()
+
+
+# ----------------------------------------------------------------------------- registry
+
+@dataclass(frozen=True)
+class MethodEntry:
+    """A registry entry: where the class lives, and how reports show it (no import needed)."""
+
+    target: str
+    """'package.module:Class' of a Method subclass."""
+    display: str = ""
+    """Name in tables and legends (default: the registry name)."""
+    rank: int = 100
+    """Position in tables and legends (lower first); ranks 0-9 get a reserved colour."""
+    axis_labels: dict = field(default_factory=dict)
+    """{variant key: axis label with unit} for ablation figures."""
+    value_order: dict = field(default_factory=dict)
+    """{variant key: [values in the order the paper shows them]} (others sort numerically)."""
+
+
+class Registry:
+    """Name -> Method subclass, loaded lazily from entry points or 'module:Class' paths."""
+
+    def __init__(self, kind: str, entry_point_groups: tuple[str, ...] = (), base: type | None = None):
+        self.kind = kind
+        self._targets: dict[str, str | MethodEntry | type] = {}
+        self._groups = entry_point_groups
+        self._base = base
+        self._plugins_loaded = False
+
+    def add(self, name: str, target: str | MethodEntry | type) -> None:
+        if name in self._targets and self._targets[name] != target:
+            raise ValueError(f"{self.kind} {name!r} registered twice")
+        self._targets[name] = target
+
+    def _load_plugins(self) -> None:
+        if self._plugins_loaded:
+            return
+        self._plugins_loaded = True
+        for group in self._groups:
+            for entry in metadata.entry_points(group=group):
+                self._targets.setdefault(entry.name, entry.value)
+
+    def names(self) -> list[str]:
+        self._load_plugins()
+        return sorted(self._targets)
+
+    def __contains__(self, name: str) -> bool:
+        self._load_plugins()
+        return name in self._targets or ":" in name
+
+    def entry(self, name: str) -> MethodEntry:
+        """The entry of `name`: its target and display metadata (imports the entry, not the class)."""
+        self._load_plugins()
+        target = self._targets.get(name)
+        if target is None:
+            if ":" not in name:
+                raise unknown(self.kind, name, self._targets)
+            target = name
+        if isinstance(target, str):
+            loaded = _import(target, self.kind, name)
+            target = loaded if isinstance(loaded, MethodEntry) else MethodEntry(target)
+        elif isinstance(target, type):
+            target = MethodEntry(f"{target.__module__}:{target.__qualname__}")
+        if name in self._targets:
+            self._targets[name] = target
+        return target
+
+    def get(self, name: str):
+        """The class registered as `name` (imported on first use), or of a 'module:Class' path."""
+        target = self.entry(name).target
+        obj = _import(target, self.kind, name)
+        if self._base is not None and not (isinstance(obj, type) and issubclass(obj, self._base)):
+            raise UserError(f"{self.kind} {name!r} ({target}) is not a subclass of {self._base.__module__}.{self._base.__name__}")
+        return obj
+
+
+def _import(target: str, kind: str, name: str):
+    module_name, _, attr = target.partition(":")
+    try:
+        return getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise UserError(f"cannot load {kind} {name!r} from {target!r}: {exc}") from None
+
+
+METHODS = Registry("method", entry_point_groups=(ENTRY_POINT_GROUP,), base=Method)
+"""Every method by name: the entry points of group "benchmark.generators" (this package's own
+in pyproject.toml), or a direct 'package.module:Class' path."""
+
+
+def presets_of(cls) -> dict:
+    """{profile name: Config overrides} of a method (class attribute or its module's PRESETS)."""
+    presets = getattr(cls, "PRESETS", None)
+    if presets is None:
+        presets = getattr(importlib.import_module(cls.__module__), "PRESETS", {})
+    return presets
+
+
+def reductions_of(cls, profile_name: str) -> str:
+    """What the method's preset of `profile_name` reduces from the paper (its module's REDUCTIONS)."""
+    reductions = getattr(cls, "REDUCTIONS", None)
+    if reductions is None:
+        reductions = getattr(importlib.import_module(cls.__module__), "REDUCTIONS", "")
+    if isinstance(reductions, dict):
+        reductions = reductions.get(profile_name, "")
+    return " ".join(str(reductions).split())
