@@ -47,7 +47,7 @@ def test_autoencoder_round_trip_keeps_metaworld_success(tiny_zoo):
     params = torch.as_tensor(data.params)
     torch.manual_seed(0)
     ae = ParameterAutoencoder(tiny_zoo.spec.chunk_sizes, width=64)
-    losses = train_autoencoder(ae, params, epochs=60, batch_size=8, lr=3e-3, weight_decay=5e-3,
+    losses, _ = train_autoencoder(ae, params, epochs=60, batch_size=8, lr=3e-3, weight_decay=5e-3,
                                restart_period=10, restart_mult=2, generator=torch.Generator().manual_seed(0))
     assert losses[-1] < losses[0] / 100
     with torch.no_grad():

@@ -24,6 +24,8 @@ import math
 import torch
 from torch import nn
 
+from generators.make_an_agent.schedule import warm_restarts
+
 
 def mix_noise(x: torch.Tensor, factor: float, generator: torch.Generator | None) -> torch.Tensor:
     """The release's noise augmentation: randn * factor + x * (1 - factor)."""
@@ -74,21 +76,29 @@ class ParameterAutoencoder(nn.Module):
         return self.decode(latent)
 
 
+@torch.no_grad()
+def reconstruction_error(model: ParameterAutoencoder, params: torch.Tensor) -> float:
+    """MSE of decode(encode(params)) without noise: what generation relies on."""
+    return float(nn.functional.mse_loss(model.decode(model.encode(params)), params))
+
+
 def train_autoencoder(model: ParameterAutoencoder, params: torch.Tensor, *, epochs: int,
                       batch_size: int, lr: float, weight_decay: float, restart_period: int,
-                      restart_mult: int, generator: torch.Generator) -> list[float]:
-    """Fit `model` to params (N, n_params); returns the mean training loss of every epoch.
+                      restart_mult: int, generator: torch.Generator,
+                      heldout: torch.Tensor | None = None) -> tuple[list[float], list[float]]:
+    """Fit `model` to params (N, n_params); returns the mean training loss of every epoch and,
+    when `heldout` (M, n_params) is given, the noise-free reconstruction MSE of those rows after
+    every epoch (else an empty list).
 
     AdamW with cosine annealing and warm restarts (T_0=restart_period, T_mult=restart_mult),
     stepped once per optimisation step as in the release.
     """
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(
-        optimizer, T_0=restart_period, T_mult=restart_mult)
+    schedule = warm_restarts(optimizer, restart_period, restart_mult)
     n = len(params)
-    losses = []
-    model.train()
+    losses, heldout_losses = [], []
     for _ in range(epochs):
+        model.train()
         order = torch.randperm(n, generator=generator, device=generator.device).to(params.device)
         total = 0.0
         for start in range(0, n, batch_size):
@@ -100,7 +110,10 @@ def train_autoencoder(model: ParameterAutoencoder, params: torch.Tensor, *, epoc
             schedule.step()
             total += loss.item() * len(batch)
         losses.append(total / n)
+        model.eval()
+        if heldout is not None and len(heldout):
+            heldout_losses.append(reconstruction_error(model, heldout))
     model.eval()
     if not all(math.isfinite(x) for x in losses):
         raise FloatingPointError(f"autoencoder loss diverged: {losses[-5:]}")
-    return losses
+    return losses, heldout_losses

@@ -31,6 +31,7 @@ from diffusers import DDIMScheduler
 from torch import nn
 
 from generators.make_an_agent.normalize import MinMaxNormalizer
+from generators.make_an_agent.schedule import warm_restarts
 
 
 def make_scheduler(train_steps: int = 100, beta_schedule: str = "squaredcos_cap_v2") -> DDIMScheduler:
@@ -174,19 +175,34 @@ class RawTrajectoryEncoder(nn.Module):
 def train_diffusion(unet: ConditionalUnet1D, cond_encoder: nn.Module, scheduler: DDIMScheduler,
                     latents: torch.Tensor, cond_inputs: torch.Tensor, *, epochs: int,
                     batch_size: int, lr: float, betas: tuple[float, float], weight_decay: float,
-                    generator: torch.Generator) -> list[float]:
+                    restart_period: int, restart_mult: int, generator: torch.Generator,
+                    heldout: tuple[torch.Tensor, torch.Tensor] | None = None
+                    ) -> tuple[list[float], list[float]]:
     """Train the denoiser to predict normalised latents (N, tokens, width) from their noised
-    versions, conditioned on cond_encoder(cond_inputs (N, ...)); returns the mean MSE of
-    every epoch. `latents` are already normalised; cond_encoder's normaliser is fitted here."""
+    versions, conditioned on cond_encoder(cond_inputs (N, ...)); returns the mean MSE of every
+    epoch and, for `heldout` = (latents (M, ...), cond_inputs (M, ...)), the MSE on those rows
+    after every epoch with one fixed draw of noise and timesteps (else an empty list).
+    `latents` are already normalised; cond_encoder's normaliser is fitted here. The learning
+    rate follows the release's warm restarts, stepped per step (period 0: constant)."""
     cond_encoder.fit_normalizer(cond_inputs)
     parameters = list(unet.parameters()) + list(cond_encoder.parameters())
     optimizer = torch.optim.AdamW(parameters, lr=lr, betas=betas, weight_decay=weight_decay)
+    schedule = warm_restarts(optimizer, restart_period, restart_mult)
     train_steps = scheduler.config.num_train_timesteps
+    if heldout is not None and len(heldout[0]):
+        fixed = torch.Generator(device=generator.device).manual_seed(0)
+        held_clean, held_cond = heldout
+        held_noise = torch.randn(held_clean.shape, generator=fixed, device=generator.device).to(held_clean.device)
+        held_t = torch.randint(0, train_steps, (len(held_clean),), generator=fixed,
+                               device=generator.device).to(held_clean.device)
+        held_noisy = scheduler.add_noise(held_clean, held_noise, held_t)
+    else:
+        heldout = None
     n = len(latents)
-    losses = []
-    unet.train()
-    cond_encoder.train()
+    losses, heldout_losses = [], []
     for _ in range(epochs):
+        unet.train()
+        cond_encoder.train()
         order = torch.randperm(n, generator=generator, device=generator.device).to(latents.device)
         total = 0.0
         for start in range(0, n, batch_size):
@@ -200,13 +216,20 @@ def train_diffusion(unet: ConditionalUnet1D, cond_encoder: nn.Module, scheduler:
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            schedule.step()
             total += loss.item() * len(rows)
         losses.append(total / n)
+        unet.eval()
+        cond_encoder.eval()
+        if heldout is not None:
+            with torch.no_grad():
+                heldout_losses.append(float(nn.functional.mse_loss(
+                    unet(held_noisy, held_t, cond_encoder(held_cond)), held_clean)))
     unet.eval()
     cond_encoder.eval()
     if not all(math.isfinite(x) for x in losses):
         raise FloatingPointError(f"diffusion loss diverged: {losses[-5:]}")
-    return losses
+    return losses, heldout_losses
 
 
 @torch.no_grad()

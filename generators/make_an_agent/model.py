@@ -123,12 +123,19 @@ class Config:
     """Diffusion batch size."""
     diff_epochs: int = 1000
     """Diffusion epochs."""
+    diff_restart_period: int = 10
+    """T_0 (in steps) of the diffusion's cosine-annealing warm restarts (0: constant rate)."""
+    diff_restart_mult: int = 2
+    """T_mult of the diffusion's warm restarts."""
     diff_train_steps: int = 100
     """Diffusion (DDIM) training timesteps."""
     diff_inference_steps: int = 10
     """DDIM steps at generation."""
     beta_schedule: str = "squaredcos_cap_v2"
     """Noise schedule of the DDIM scheduler."""
+    heldout_fraction: float = 0.0
+    """Share of each task's checkpoints held out of training to draw held-out loss curves
+    (autoencoder and diffusion); 0 trains on all, as the paper."""
     device: str = "cpu"
     """Torch device for training and generation ("cpu" or "cuda")."""
 
@@ -185,6 +192,26 @@ def select_checkpoints(zoo_checkpoints: PolicySet, per_task: int, seed: int) -> 
     return zoo_checkpoints.subset(np.sort(np.asarray(rows, dtype=np.int64)))
 
 
+def split_heldout(data: PolicySet, fraction: float, seed: int) -> tuple[PolicySet, PolicySet]:
+    """(train, held-out): a seeded `fraction` of every task's rows (at least one when
+    fraction > 0) held out; both in zoo order."""
+    if fraction <= 0:
+        return data, data.subset(np.zeros(0, np.int64))
+    rng = np.random.default_rng([seed, 17])
+    held = []
+    for task in sorted(set(data.tasks)):
+        rows = np.flatnonzero(data.tasks == task)
+        held.extend(rng.choice(rows, size=max(1, int(round(fraction * len(rows)))), replace=False))
+    held_mask = np.zeros(len(data), bool)
+    held_mask[np.asarray(held, np.int64)] = True
+    return data.subset(np.flatnonzero(~held_mask)), data.subset(np.flatnonzero(held_mask))
+
+
+def relative_errors(reconstructed: np.ndarray, params: np.ndarray) -> np.ndarray:
+    """(N,) relative L2 error of each reconstructed parameter vector."""
+    return np.linalg.norm(reconstructed - params, axis=1) / np.maximum(np.linalg.norm(params, axis=1), 1e-12)
+
+
 class MakeAnAgent(Method):
     """Behaviour-prompted latent diffusion over policy parameters.
 
@@ -199,6 +226,8 @@ class MakeAnAgent(Method):
             raise UserError(f"make-an-agent: condition {config.condition!r} is not one of {', '.join(CONDITIONS)}")
         if config.traj_steps % config.traj_group:
             raise UserError(f"make-an-agent: traj_steps={config.traj_steps} is not a multiple of traj_group={config.traj_group}")
+        if not 0.0 <= config.heldout_fraction < 0.5:
+            raise UserError(f"make-an-agent: heldout_fraction={config.heldout_fraction} is not in [0, 0.5)")
         if config.device.startswith("cuda") and not torch.cuda.is_available():
             raise UserError(f"make-an-agent: device {config.device!r} requested but CUDA is not available")
         super().__init__(config, spec)
@@ -261,21 +290,22 @@ class MakeAnAgent(Method):
         if zoo.spec != self.spec:
             raise UserError(f"make-an-agent: zoo policy spec {zoo.spec} differs from the method's {self.spec}")
         c = self.config
-        data = select_checkpoints(zoo.checkpoints, c.checkpoints_per_task, seed)
+        data, heldout = split_heldout(select_checkpoints(zoo.checkpoints, c.checkpoints_per_task, seed),
+                                      c.heldout_fraction, seed)
         if len(data) < 2:
             raise UserError(f"make-an-agent: needs at least 2 training checkpoints, the zoo has {len(data)}")
         self._check_policy_set(data, "zoo checkpoints")
-        stats: dict = {"n_checkpoints": len(data)}
-        params = self._tensor(data.params)
+        stats: dict = {"n_checkpoints": len(data), "n_heldout": len(heldout)}
+        params, held_params = self._tensor(data.params), self._tensor(heldout.params)
 
         # stage 1: parameter autoencoder
         start = time.perf_counter()
         torch.manual_seed(seed)
         self._build()
-        self.history["autoencoder"] = train_autoencoder(
+        self.history["autoencoder"], self.history["autoencoder_heldout"] = train_autoencoder(
             self.autoencoder, params, epochs=c.ae_epochs, batch_size=c.ae_batch_size, lr=c.ae_lr,
             weight_decay=c.ae_weight_decay, restart_period=c.ae_restart_period,
-            restart_mult=c.ae_restart_mult, generator=self._generator(seed))
+            restart_mult=c.ae_restart_mult, generator=self._generator(seed), heldout=held_params)
         stats["autoencoder_seconds"] = time.perf_counter() - start
 
         # stage 2: behaviour embedding (the raw condition does not use it)
@@ -292,18 +322,49 @@ class MakeAnAgent(Method):
         start = time.perf_counter()
         with torch.no_grad():
             latents = self.autoencoder.encode(params)
+            held_latents = self.autoencoder.encode(held_params)
         self.latent_norm.fit(latents)
-        self.history["diffusion"] = train_diffusion(
+        held = ((self.latent_norm.normalize(held_latents), self._condition_inputs(heldout))
+                if len(heldout) else None)
+        self.history["diffusion"], self.history["diffusion_heldout"] = train_diffusion(
             self.unet, self.cond_encoder, self.scheduler, self.latent_norm.normalize(latents),
             self._condition_inputs(data), epochs=c.diff_epochs, batch_size=c.diff_batch_size,
             lr=c.diff_lr, betas=tuple(c.diff_betas), weight_decay=c.diff_weight_decay,
-            generator=self._generator(seed + 2))
+            restart_period=c.diff_restart_period, restart_mult=c.diff_restart_mult,
+            generator=self._generator(seed + 2), heldout=held)
         stats["diffusion_seconds"] = time.perf_counter() - start
 
         for stage, losses in self.history.items():
-            stats[f"{stage}_loss_first"], stats[f"{stage}_loss_final"] = losses[0], losses[-1]
+            if losses:
+                stats[f"{stage}_loss_first"], stats[f"{stage}_loss_final"] = losses[0], losses[-1]
+        stats.update(self._fit_diagnostics(data, heldout))
         self.fit_stats = stats
         return stats
+
+    @torch.no_grad()
+    def _fit_diagnostics(self, data: PolicySet, heldout: PolicySet) -> dict:
+        """Reconstruction error (relative L2, mean over rows) on training and held-out
+        checkpoints, and the share of latent entries outside [-1, 1] before the clamp."""
+        unclamped = self.autoencoder._encode_unclamped(self._tensor(data.params))
+        out = {"latent_clamped_share": float((unclamped.abs() > 1.0).float().mean()),
+               "reconstruction_rel_error": float(relative_errors(self.reconstruct(data.params), data.params).mean())}
+        if len(heldout):
+            out["reconstruction_rel_error_heldout"] = float(
+                relative_errors(self.reconstruct(heldout.params), heldout.params).mean())
+        return out
+
+    # ---- diagnosis hooks -----------------------------------------------------------------
+    @torch.no_grad()
+    def reconstruct(self, params: np.ndarray) -> np.ndarray:
+        """(N, P) parameter vectors through encode -> decode (no noise), as generation decodes."""
+        latents = self.autoencoder.encode(self._tensor(params))
+        return self.autoencoder.decode(latents).float().cpu().numpy()
+
+    def diagnostics(self) -> dict:
+        """Scalars measured at the end of `fit` (reconstruction errors, clamped share), and
+        the per-epoch loss curves (train and held-out) under `history`."""
+        return {**{k: v for k, v in getattr(self, "fit_stats", {}).items() if not k.endswith("_seconds")},
+                "history": self.history}
 
     # ---- generation ----------------------------------------------------------------------
     @torch.no_grad()
