@@ -24,7 +24,7 @@ import math
 import torch
 from torch import nn
 
-from generators.make_an_agent.schedule import warm_restarts
+from generators.make_an_agent.schedule import planned_steps, warm_restarts
 
 
 def mix_noise(x: torch.Tensor, factor: float, generator: torch.Generator | None) -> torch.Tensor:
@@ -84,24 +84,31 @@ def reconstruction_error(model: ParameterAutoencoder, params: torch.Tensor) -> f
 
 def train_autoencoder(model: ParameterAutoencoder, params: torch.Tensor, *, epochs: int,
                       batch_size: int, lr: float, weight_decay: float, restart_period: int,
-                      restart_mult: int, generator: torch.Generator,
+                      restart_mult: int, generator: torch.Generator, end_on_restart: bool = False,
                       heldout: torch.Tensor | None = None) -> tuple[list[float], list[float]]:
     """Fit `model` to params (N, n_params); returns the mean training loss of every epoch and,
     when `heldout` (M, n_params) is given, the noise-free reconstruction MSE of those rows after
     every epoch (else an empty list).
 
     AdamW with cosine annealing and warm restarts (T_0=restart_period, T_mult=restart_mult),
-    stepped once per optimisation step as in the release.
+    stepped once per optimisation step as in the release. With `end_on_restart` training goes
+    on past `epochs` to the end of the current cycle (the last epoch may be partial), so it
+    stops at the cycle's lowest learning rate rather than mid-cycle.
     """
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     schedule = warm_restarts(optimizer, restart_period, restart_mult)
     n = len(params)
+    steps = planned_steps(n, batch_size, epochs, restart_period, restart_mult, end_on_restart)
     losses, heldout_losses = [], []
-    for _ in range(epochs):
+    step = 0
+    while step < steps:
         model.train()
         order = torch.randperm(n, generator=generator, device=generator.device).to(params.device)
-        total = 0.0
+        total, seen = 0.0, 0
         for start in range(0, n, batch_size):
+            if step == steps:
+                break
+            step += 1
             batch = params[order[start:start + batch_size]]
             loss = nn.functional.mse_loss(model.reconstruct_noisy(batch, generator), batch)
             optimizer.zero_grad(set_to_none=True)
@@ -109,7 +116,8 @@ def train_autoencoder(model: ParameterAutoencoder, params: torch.Tensor, *, epoc
             optimizer.step()
             schedule.step()
             total += loss.item() * len(batch)
-        losses.append(total / n)
+            seen += len(batch)
+        losses.append(total / seen)
         model.eval()
         if heldout is not None and len(heldout):
             heldout_losses.append(reconstruction_error(model, heldout))

@@ -31,7 +31,7 @@ from diffusers import DDIMScheduler
 from torch import nn
 
 from generators.make_an_agent.normalize import MinMaxNormalizer
-from generators.make_an_agent.schedule import warm_restarts
+from generators.make_an_agent.schedule import planned_steps, warm_restarts
 
 
 def make_scheduler(train_steps: int = 100, beta_schedule: str = "squaredcos_cap_v2") -> DDIMScheduler:
@@ -176,14 +176,15 @@ def train_diffusion(unet: ConditionalUnet1D, cond_encoder: nn.Module, scheduler:
                     latents: torch.Tensor, cond_inputs: torch.Tensor, *, epochs: int,
                     batch_size: int, lr: float, betas: tuple[float, float], weight_decay: float,
                     restart_period: int, restart_mult: int, generator: torch.Generator,
-                    heldout: tuple[torch.Tensor, torch.Tensor] | None = None
+                    end_on_restart: bool = False, heldout: tuple[torch.Tensor, torch.Tensor] | None = None
                     ) -> tuple[list[float], list[float]]:
     """Train the denoiser to predict normalised latents (N, tokens, width) from their noised
     versions, conditioned on cond_encoder(cond_inputs (N, ...)); returns the mean MSE of every
     epoch and, for `heldout` = (latents (M, ...), cond_inputs (M, ...)), the MSE on those rows
     after every epoch with one fixed draw of noise and timesteps (else an empty list).
     `latents` are already normalised; cond_encoder's normaliser is fitted here. The learning
-    rate follows the release's warm restarts, stepped per step (period 0: constant)."""
+    rate follows the release's warm restarts, stepped per step (period 0: constant); with
+    `end_on_restart` training goes on to the end of the current cycle (see train_autoencoder)."""
     cond_encoder.fit_normalizer(cond_inputs)
     parameters = list(unet.parameters()) + list(cond_encoder.parameters())
     optimizer = torch.optim.AdamW(parameters, lr=lr, betas=betas, weight_decay=weight_decay)
@@ -199,13 +200,18 @@ def train_diffusion(unet: ConditionalUnet1D, cond_encoder: nn.Module, scheduler:
     else:
         heldout = None
     n = len(latents)
+    steps = planned_steps(n, batch_size, epochs, restart_period, restart_mult, end_on_restart)
     losses, heldout_losses = [], []
-    for _ in range(epochs):
+    step = 0
+    while step < steps:
         unet.train()
         cond_encoder.train()
         order = torch.randperm(n, generator=generator, device=generator.device).to(latents.device)
-        total = 0.0
+        total, seen = 0.0, 0
         for start in range(0, n, batch_size):
+            if step == steps:
+                break
+            step += 1
             rows = order[start:start + batch_size]
             clean = latents[rows]
             noise = torch.randn(clean.shape, generator=generator, device=clean.device)
@@ -218,7 +224,8 @@ def train_diffusion(unet: ConditionalUnet1D, cond_encoder: nn.Module, scheduler:
             optimizer.step()
             schedule.step()
             total += loss.item() * len(rows)
-        losses.append(total / n)
+            seen += len(rows)
+        losses.append(total / seen)
         unet.eval()
         cond_encoder.eval()
         if heldout is not None:

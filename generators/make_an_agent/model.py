@@ -89,6 +89,9 @@ class Config:
     """T_0 (in steps) of the autoencoder's cosine-annealing warm restarts."""
     ae_restart_mult: int = 2
     """T_mult of the warm restarts."""
+    end_on_restart: bool = False
+    """Extend the autoencoder and diffusion trainings to the end of their warm-restart cycle
+    (the lowest learning rate) instead of stopping mid-cycle after exactly the given epochs."""
     emb_hidden: int = 1024
     """Hidden width of the h-net (two hidden layers)."""
     emb_success_hidden: int = 256
@@ -143,18 +146,22 @@ class Config:
 PRESETS: dict[str, dict] = {
     # the release's sizes and epochs; for GPUs (paper appendix: ~10 A40-hours in all)
     "paper": {},
-    # a 2-core CPU, ~10 tasks x 200 checkpoints: all three stages in roughly 5-10 minutes
+    # a 2-core CPU, ~10 tasks x 200 checkpoints: all three stages in ~10-12 CPU-minutes.
+    # Budgets chosen from the diagnosis (`python -m benchmark diagnose`): at AE 15 / diffusion
+    # 60 epochs with a constant diffusion rate the AE alone lost most of the zoo's success.
     "mini": {
         "latent_width": 256,            # paper 1024
-        "ae_epochs": 15,                # paper 3000
-        "ae_lr": 3e-3,                  # paper 1e-3 (fewer steps; 1e-3 leaves it far from converged)
+        "ae_epochs": 40,                # paper 3000; extended to the end of its restart cycle
+        "ae_lr": 3e-3,                  # paper 1e-3 (fewer steps)
         "emb_hidden": 256,              # paper 1024
         "emb_epochs": 30,               # paper 400
         "emb_batch_size": 64,           # paper 16 (more negatives per step, fewer steps)
         "unet_down_dims": [128, 256],   # paper [512, 1024, 2048]
-        "diff_epochs": 60,              # paper 1000
+        "diff_epochs": 160,             # paper 1000; extended to the end of its restart cycle
         "diff_batch_size": 64,          # paper 128 (more steps from a small zoo)
         "diff_lr": 5e-4,                # paper 2e-4 (fewer epochs)
+        "end_on_restart": True,         # paper: stops after exactly its epochs
+        "heldout_fraction": 0.05,       # paper 0: 5% of each task's checkpoints draw held-out curves
     },
     # seconds: wiring tests only, not a result
     "smoke": {
@@ -166,8 +173,10 @@ PRESETS: dict[str, dict] = {
 REDUCTIONS: dict[str, str] = {
     "paper": "none: the release's architecture and epochs",
     "mini": ("latent width 256 (1024), h-net hidden 256 (1024), UNet [128, 256] "
-             "([512, 1024, 2048]); epochs AE 15 (3000) with lr 3e-3 (1e-3), embedding 30 (400) with "
-             "batch 64 (16), diffusion 60 (1000) with batch 64 (128) and lr 5e-4 (2e-4)"),
+             "([512, 1024, 2048]); epochs AE 40 (3000) with lr 3e-3 (1e-3), embedding 30 (400) with "
+             "batch 64 (16), diffusion 160 (1000) with batch 64 (128) and lr 5e-4 (2e-4), both "
+             "extended to the end of their warm-restart cycle; 5% of each task's checkpoints held "
+             "out of training for the held-out loss curves"),
     "smoke": "tiny networks and 3 epochs per stage: checks wiring only",
 }
 
@@ -305,7 +314,8 @@ class MakeAnAgent(Method):
         self.history["autoencoder"], self.history["autoencoder_heldout"] = train_autoencoder(
             self.autoencoder, params, epochs=c.ae_epochs, batch_size=c.ae_batch_size, lr=c.ae_lr,
             weight_decay=c.ae_weight_decay, restart_period=c.ae_restart_period,
-            restart_mult=c.ae_restart_mult, generator=self._generator(seed), heldout=held_params)
+            restart_mult=c.ae_restart_mult, generator=self._generator(seed), end_on_restart=c.end_on_restart,
+            heldout=held_params)
         stats["autoencoder_seconds"] = time.perf_counter() - start
 
         # stage 2: behaviour embedding (the raw condition does not use it)
@@ -331,7 +341,7 @@ class MakeAnAgent(Method):
             self._condition_inputs(data), epochs=c.diff_epochs, batch_size=c.diff_batch_size,
             lr=c.diff_lr, betas=tuple(c.diff_betas), weight_decay=c.diff_weight_decay,
             restart_period=c.diff_restart_period, restart_mult=c.diff_restart_mult,
-            generator=self._generator(seed + 2), heldout=held)
+            generator=self._generator(seed + 2), end_on_restart=c.end_on_restart, heldout=held)
         stats["diffusion_seconds"] = time.perf_counter() - start
 
         for stage, losses in self.history.items():

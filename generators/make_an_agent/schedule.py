@@ -25,3 +25,10 @@ def restart_boundary(steps: int, period: int, mult: int) -> int:
         length *= mult
         end += length
     return end
+
+
+def planned_steps(n_rows: int, batch_size: int, epochs: int, period: int, mult: int, end_on_restart: bool) -> int:
+    """Optimisation steps of a training of `epochs` epochs over n_rows rows, extended to the
+    end of its warm-restart cycle when `end_on_restart`."""
+    steps = epochs * -(-n_rows // batch_size)
+    return restart_boundary(steps, period, mult) if end_on_restart else steps
