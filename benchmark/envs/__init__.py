@@ -1,93 +1,62 @@
-"""MetaWorld v3 tasks by name, each built with a fixed initial configuration per seed.
+"""Tasks by domain. Each domain (`benchmark.envs.metaworld`, `benchmark.envs.robosuite`)
+implements `benchmark.envs.base.Domain`: envs per (task, configuration, robot), the scripted
+expert, the observation/action spec, the horizon and success. A task name belongs to exactly
+one domain (`domain_of`).
 
-A *configuration* is the integer seed handed to the MetaWorld constructor: it fixes the
-object and goal positions of every reset of that env (`reset(seed=)` is ignored by
-MetaWorld, so the seed must go to the constructor). Configuration seeds live in disjoint
-ranges so that no evaluation configuration is ever used by training data:
+The names below the MetaWorld import are the MetaWorld domain's, as before the split
+(SEEN_TASKS, UNSEEN_TASKS, ALL_TASKS, OBS_DIM, ACT_DIM, MAX_EPISODE_STEPS, check_task, the
+configuration ranges, ...): the suites, zoo and methods that use them see MetaWorld exactly
+as they did. `make_env`, `expert_policy` and `initial_observation` take any domain's task
+and behave as before for MetaWorld tasks.
 
-- zoo training runs use `train_configuration(run_seed)`        -> 0 .. 99_999
-- condition trajectories of unseen tasks use `condition_configuration(i)` -> 100_000 + i
-- evaluation uses `EVAL_CONFIGURATIONS` (5 per task)          -> 1_000_000 .. 1_000_004
+Configuration seeds live in the same disjoint ranges in every domain (see
+`benchmark.envs.metaworld`): zoo training 0 .. 99_999, condition trajectories 100_000 + i,
+evaluation 1_000_000 .. 1_000_004.
 """
 from __future__ import annotations
 
-import functools
-import warnings
-
 import numpy as np
 
+from benchmark.envs import metaworld as _metaworld
+from benchmark.envs import robosuite as _robosuite
+from benchmark.envs.base import Domain
+from benchmark.envs.metaworld import (ACT_DIM, ALL_TASKS, CONDITION_CONFIGURATION_BASE,  # noqa: F401
+                                      EVAL_CONFIGURATION_BASE, EVAL_CONFIGURATIONS, MAX_EPISODE_STEPS,
+                                      OBS_DIM, SEEN_TASKS, TRAIN_CONFIGURATION_BASE, UNSEEN_TASKS,
+                                      check_task, condition_configuration, train_configuration)
 from benchmark.errors import unknown
 
-SEEN_TASKS: tuple[str, ...] = (
-    "window-open", "door-open", "drawer-open", "dial-turn", "faucet-close",
-    "button-press", "door-unlock", "handle-press", "plate-slide", "reach",
-)
-UNSEEN_TASKS: tuple[str, ...] = (
-    "window-close", "door-close", "drawer-close", "faucet-open", "button-press-wall",
-    "door-lock", "handle-press-side", "coffee-button", "reach-wall",
-)
-ALL_TASKS: tuple[str, ...] = SEEN_TASKS + UNSEEN_TASKS
-
-OBS_DIM = 39
-ACT_DIM = 4
-MAX_EPISODE_STEPS = 500
-
-TRAIN_CONFIGURATION_BASE = 0
-CONDITION_CONFIGURATION_BASE = 100_000
-EVAL_CONFIGURATION_BASE = 1_000_000
-EVAL_CONFIGURATIONS: tuple[int, ...] = tuple(EVAL_CONFIGURATION_BASE + i for i in range(5))
+DOMAINS: dict[str, Domain] = {d.name: d for d in (_metaworld.DOMAIN, _robosuite.DOMAIN)}
+_TASK_DOMAIN: dict[str, Domain] = {task: d for d in DOMAINS.values() for task in d.tasks}
+assert len(_TASK_DOMAIN) == sum(len(d.tasks) for d in DOMAINS.values()), "a task name in two domains"
 
 
-def check_task(task: str) -> str:
-    """Return `task` if it is one of the 19 benchmark tasks, else raise a UserError listing them."""
-    if task not in ALL_TASKS:
-        raise unknown("task", task, ALL_TASKS)
-    return task
+def get_domain(name: str) -> Domain:
+    """The domain called `name`, else a one-line UserError listing the domains."""
+    if name not in DOMAINS:
+        raise unknown("domain", name, DOMAINS)
+    return DOMAINS[name]
 
 
-def train_configuration(run_seed: int) -> int:
-    """Configuration of zoo training run `run_seed` (its condition trajectories share it)."""
-    if not 0 <= run_seed < CONDITION_CONFIGURATION_BASE:
-        raise ValueError(f"run seed {run_seed} outside [0, {CONDITION_CONFIGURATION_BASE})")
-    return TRAIN_CONFIGURATION_BASE + run_seed
+def domain_of(task: str) -> Domain:
+    """The domain `task` belongs to, else a one-line UserError listing every domain's tasks."""
+    if task not in _TASK_DOMAIN:
+        raise unknown("task", task, _TASK_DOMAIN)
+    return _TASK_DOMAIN[task]
 
 
-def condition_configuration(index: int) -> int:
-    """Configuration of the `index`-th condition-trajectory run of an unseen task."""
-    if not 0 <= index < EVAL_CONFIGURATION_BASE - CONDITION_CONFIGURATION_BASE:
-        raise ValueError(f"condition index {index} out of range")
-    return CONDITION_CONFIGURATION_BASE + index
+def make_env(task: str, configuration: int, robot: str | None = None):
+    """An env of `task` (any domain) whose every reset gives `configuration`'s initial state.
+    `robot` None is the domain's default robot (MetaWorld: its Sawyer; Robosuite: Panda)."""
+    return domain_of(task).make_env(task, configuration, robot)
 
 
-@functools.lru_cache(maxsize=None)
-def _env_class(task: str):
-    from metaworld.env_dict import ALL_V3_ENVIRONMENTS_GOAL_OBSERVABLE
-
-    return ALL_V3_ENVIRONMENTS_GOAL_OBSERVABLE[f"{task}-v3-goal-observable"]
+def expert_policy(task: str, robot: str | None = None):
+    """The scripted expert of `task` (an object with `get_action(obs)`)."""
+    return domain_of(task).expert_policy(task, robot)
 
 
-def make_env(task: str, configuration: int):
-    """A MetaWorld v3 env of `task` whose every reset gives the same initial configuration.
-
-    The env is the goal-observable MetaWorld class itself (no gymnasium wrappers, so no env
-    checker). It cannot be pickled: build it inside the process that steps it.
-    """
-    check_task(task)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        env = _env_class(task)(seed=int(configuration))
-    env.max_path_length = MAX_EPISODE_STEPS
-    return env
-
-
-def expert_policy(task: str):
-    """MetaWorld's scripted expert for `task` (an object with `get_action(obs)`)."""
-    from metaworld.policies import ENV_POLICY_MAP
-
-    return ENV_POLICY_MAP[f"{check_task(task)}-v3"]()
-
-
-def initial_observation(task: str, configuration: int) -> np.ndarray:
-    """The first observation of `task` in `configuration`, shape (OBS_DIM,)."""
-    obs, _ = make_env(task, configuration).reset()
+def initial_observation(task: str, configuration: int, robot: str | None = None) -> np.ndarray:
+    """The first observation of `task` in `configuration`, shape (obs_dim,)."""
+    obs, _ = make_env(task, configuration, robot).reset()
     return np.asarray(obs, dtype=np.float32)
