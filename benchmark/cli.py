@@ -1,12 +1,15 @@
-"""`python -m benchmark {list,collect,train,run,report}`: the suite's command line.
+"""`python -m benchmark {list,collect,check-zoo,train,run,report,import-authors}`: the command line.
 
-Every user error (unknown name, damaged file, mismatched zoo) prints one line and exits 2.
+Every user error (unknown name, damaged file, mismatched zoo, bad option) prints one line and
+exits 2; SIGTERM stops a command as Ctrl-C does (exit 130, finished work kept).
 """
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import time
 from pathlib import Path
 
 from benchmark.errors import UserError
@@ -14,35 +17,77 @@ from benchmark.errors import UserError
 DEFAULT_RESULTS = Path(os.environ.get("B2P_RESULTS", "results"))
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors on one line (exit 2), like every other user error."""
+
+    def error(self, message):
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
+def _count(minimum: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    parse.__name__ = f"integer >= {minimum}"
+    return parse
+
+
 def _add_common(parser, profile_default="mini"):
     parser.add_argument("--profile", default=profile_default, help="smoke | mini | paper (default: %(default)s)")
     parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS,
                         help="root of zoos, trained models and runs (default: %(default)s, env B2P_RESULTS)")
-    parser.add_argument("--workers", type=int, default=2,
+    parser.add_argument("--workers", type=_count(0), default=2,
                         help="local Ray workers; 0 runs serially in this process (default: %(default)s)")
     parser.add_argument("--address", default=None, help="join an existing Ray cluster (or set RAY_ADDRESS)")
 
 
+def writable_results(results: Path) -> Path:
+    """The results root, created if missing; UserError if it is a file or not writable."""
+    results = Path(results)
+    if results.exists() and not results.is_dir():
+        raise UserError(f"--results {results} is a file, not a directory")
+    try:
+        results.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create --results {results} ({exc.strerror})") from None
+    if not os.access(results, os.W_OK | os.X_OK):
+        raise UserError(f"--results {results} is not writable")
+    return results
+
+
+# ----------------------------------------------------------------------------- commands
+
 def cmd_list(args) -> int:
+    from benchmark.api import METHODS
     from benchmark.config import load_profile, profile_names
     from benchmark.envs import SEEN_TASKS, UNSEEN_TASKS
+    from benchmark.suites import load_suite, suite_names
 
     print("seen tasks:   " + ", ".join(SEEN_TASKS))
     print("unseen tasks: " + ", ".join(UNSEEN_TASKS))
     print("profiles:")
     for name in profile_names():
         print(f"  {name:8s} {load_profile(name).description}")
-    try:
-        from benchmark.suites import suite_names, load_suite
-    except ImportError:
-        return 0
     print("suites:")
     for name in suite_names():
         print(f"  {name:12s} {load_suite(name).description}")
-    from benchmark.methods import METHODS
-
     print("methods:      " + ", ".join(METHODS.names()))
     return 0
+
+
+def _check_address(args) -> None:
+    """A dead --address (or RAY_ADDRESS) fails now, before any work, not in a hang later."""
+    from benchmark.executor import check_address
+
+    address = args.address or os.environ.get("RAY_ADDRESS")
+    if address:
+        check_address(address)
 
 
 def cmd_collect(args) -> int:
@@ -50,7 +95,8 @@ def cmd_collect(args) -> int:
     from benchmark.zoo.collect import build_zoo
 
     profile = load_profile(args.profile)
-    zoo = build_zoo(profile.name, profile.zoo, args.results, tasks=args.tasks,
+    _check_address(args)
+    zoo = build_zoo(profile.name, profile.zoo, writable_results(args.results), tasks=args.tasks,
                     workers=args.workers, address=args.address)
     counts = {t: int((zoo.checkpoints.tasks == t).sum()) for t in zoo.manifest["seen_tasks"]}
     print(f"zoo {zoo.root}: {len(zoo.checkpoints)} checkpoints ({min(counts.values())}-{max(counts.values())} per seen task), "
@@ -71,8 +117,48 @@ def cmd_check_zoo(args) -> int:
     return 0
 
 
+def cmd_run(args) -> int:
+    from benchmark import run as driver
+
+    if args.dry_run:
+        return driver.dry_run(args.suite, args.profile, args.results, args.methods, args.seeds)
+    _check_address(args)
+    return driver.run_suite(args.suite, args.profile, writable_results(args.results), methods=args.methods,
+                            seeds=args.seeds, workers=args.workers, address=args.address, tag=args.tag)
+
+
+def cmd_train(args) -> int:
+    from benchmark import run as driver
+
+    _check_address(args)
+    return driver.train_one(args.method, args.profile, writable_results(args.results), args.seed,
+                            workers=args.workers, address=args.address)
+
+
+def cmd_report(args) -> int:
+    from benchmark.report import build_report
+
+    for run_dir in args.results:
+        if not (run_dir / "run.json").is_file():
+            raise UserError(f"{run_dir} is not a run directory (no run.json); pass results/runs/<suite>-<profile>")
+    written = build_report(args.results, args.out, reps=args.reps)
+    print(f"report: {written[0]}")
+    return 0
+
+
+def cmd_import_authors(args) -> int:
+    from benchmark.zoo.authors import write_imported
+
+    path = write_imported(args.file, args.task, args.out)
+    print(f"imported {args.file} ({args.task}): {path}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- wiring
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m benchmark", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="python -m benchmark", description=__doc__.splitlines()[0])
+    parser.add_argument("--verbose", action="store_true", help="show Ray's own log lines")
     sub = parser.add_subparsers(dest="command", required=True)
 
     sub.add_parser("list", help="tasks, profiles, suites and methods").set_defaults(func=cmd_list)
@@ -86,22 +172,64 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("path", type=Path)
     check.set_defaults(func=cmd_check_zoo)
 
+    run = sub.add_parser("run", help="evaluate a suite: zoo -> training -> cells -> tables")
+    _add_common(run)
+    run.add_argument("--suite", required=True, help="suite name (see `list`) or path to a suite YAML file")
+    run.add_argument("--methods", nargs="+", default=None, help="override the suite's methods (NAME or NAME[key=value])")
+    run.add_argument("--seeds", type=_count(1), default=None, help="training seeds per method (default: the suite's)")
+    run.add_argument("--tag", default=None, help="suffix of the run directory name")
+    run.add_argument("--dry-run", action="store_true", help="print the plan and its cost, run nothing")
+    run.set_defaults(func=cmd_run)
+
+    train = sub.add_parser("train", help="train (or find) one method on the profile's zoo")
+    _add_common(train)
+    train.add_argument("--method", required=True)
+    train.add_argument("--seed", type=_count(0), default=0)
+    train.set_defaults(func=cmd_train)
+
+    report = sub.add_parser("report", help="tables and figures from a stored run (no rerun)")
+    report.add_argument("--results", required=True, type=Path, nargs="+",
+                        help="a run directory, results/runs/<suite>-<profile>; several make one report "
+                             "(e.g. the four Figure-12 ablation runs)")
+    report.add_argument("--out", type=Path, default=None,
+                        help="output directory (default: <run>/report; required with several runs)")
+    report.add_argument("--reps", type=_count(1), default=2000, help="bootstrap repetitions (default: %(default)s)")
+    report.set_defaults(func=cmd_report)
+
+    authors = sub.add_parser("import-authors", help="import one of the Make-An-Agent authors' released dataset files")
+    authors.add_argument("file", type=Path, help="a raw release file (.pt dict of param, traj, task)")
+    authors.add_argument("--task", required=True, help="the task of its rows (the file carries no label)")
+    authors.add_argument("--out", type=Path, required=True, help="directory to write <task>.safetensors and .json into")
+    authors.set_defaults(func=cmd_import_authors)
+
     try:
-        from benchmark import run as run_module
+        from benchmark import diagnose
     except ImportError:
-        return parser
-    run_module.add_commands(sub, _add_common)
+        diagnose = None
+    if diagnose is not None:
+        diagnose.add_command(sub, _add_common)
     return parser
 
 
+def _terminate(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv=None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    from benchmark import executor
+
+    args = build_parser().parse_args(argv)
+    executor.VERBOSE = args.verbose
+    signal.signal(signal.SIGTERM, _terminate)
+    started = time.time()
     try:
         return args.func(args)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted: finished work is kept; rerun the same command to resume", file=sys.stderr)
+        print(f"interrupted after {time.time() - started:.0f} s: finished work is kept; "
+              "rerun the same command to resume", file=sys.stderr)
         return 130
+    finally:
+        executor.shutdown()

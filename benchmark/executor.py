@@ -1,16 +1,21 @@
 """Run independent units of work serially in-process or as Ray tasks, in completion order.
 
     workers == 0           serial, in this process (debugging, tests)
-    workers >= 1           a local Ray cluster of that many CPUs, started for the call
+    workers >= 1           a local Ray cluster of that many CPUs
     address (or RAY_ADDRESS)  an existing Ray cluster
 
-Each unit runs `fn(unit)` and its result comes back to the driver, which writes it (so a
-remote cluster needs no shared file system). A unit that raises is reported as failed with
-its traceback and the others go on; a worker process that dies is retried by Ray.
+Ray starts at the first call that has work (a rerun with nothing left to do starts none) and
+stays up for the rest of the command: zoo, training and cells share one session, which
+`shutdown()` (called by the CLI at exit) ends. Each unit runs `fn(unit)` and its result comes
+back to the driver, which writes it (so a remote cluster needs no shared file system). A unit
+that raises is reported as failed with its traceback and the others go on; a worker process
+that dies is retried by Ray.
 """
 from __future__ import annotations
 
+import logging
 import os
+import socket
 import time
 import traceback
 from dataclasses import dataclass
@@ -18,7 +23,13 @@ from typing import Any, Callable, Iterator
 
 from tqdm import tqdm
 
+from benchmark.errors import UserError
+
 SINGLE_THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+CONNECT_TIMEOUT_S = 5.0
+VERBOSE = False
+"""Show Ray's own log lines (the CLI's --verbose)."""
+_started_here = False
 
 
 @dataclass
@@ -50,6 +61,8 @@ def execute(fn: Callable, units: list, workers: int = 0, address: str | None = N
 
     `skipped` units (finished by an earlier run) are shown as already done on the bar.
     """
+    if not units:
+        return
     address = address or os.environ.get("RAY_ADDRESS")
     bar = tqdm(total=len(units) + skipped, initial=skipped, desc=desc, unit=desc.split()[-1],
                dynamic_ncols=True, mininterval=1.0)
@@ -71,20 +84,60 @@ def _serial(fn, units) -> Iterator[Outcome]:
         yield Outcome(unit, result, error, seconds)
 
 
+def check_address(address: str) -> None:
+    """UserError unless something listens at a 'host:port' Ray address (within 5 s)."""
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit():
+        return  # 'auto', 'local' or a form Ray resolves itself
+    try:
+        socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as exc:
+        raise UserError(f"no Ray cluster answers at {address} ({exc.strerror or type(exc).__name__}); "
+                        "start one with `ray start --head` or drop --address") from None
+
+
+def _init_ray(workers: int, address: str | None) -> None:
+    """Start (or join) the command's Ray session once."""
+    global _started_here
+    import ray
+
+    if ray.is_initialized():
+        return
+    level = logging.INFO if VERBOSE else logging.ERROR
+    logging.getLogger("ray").setLevel(level)
+    common = dict(runtime_env={"env_vars": SINGLE_THREAD_ENV}, log_to_driver=VERBOSE, logging_level=level)
+    if address:
+        check_address(address)
+        try:
+            ray.init(address=address, **common)
+        except Exception as exc:  # Ray raises several types for a refused token
+            if "auth" not in str(exc).lower() or "RAY_AUTH_MODE" in os.environ:
+                raise UserError(f"cannot join the Ray cluster at {address}: {str(exc).splitlines()[0]}") from None
+            # a plain `ray start --head` runs without token auth while this process has a token
+            os.environ["RAY_AUTH_MODE"] = "disabled"
+            ray.init(address=address, **common)
+    else:
+        ray.init(num_cpus=workers, include_dashboard=False, object_store_memory=512 * 1024**2, **common)
+    _started_here = True
+
+
+def shutdown() -> None:
+    """End the Ray session this process started or joined (nothing if none)."""
+    global _started_here
+    if _started_here:
+        import ray
+
+        ray.shutdown()
+        _started_here = False
+
+
 def _ray(fn, units, workers, address, max_retries) -> Iterator[Outcome]:
     import ray
 
-    started_here = not ray.is_initialized()
-    if started_here:
-        runtime_env = {"env_vars": SINGLE_THREAD_ENV}
-        if address:
-            ray.init(address=address, runtime_env=runtime_env, log_to_driver=False)
-        else:
-            ray.init(num_cpus=workers, runtime_env=runtime_env, include_dashboard=False,
-                     object_store_memory=512 * 1024**2, log_to_driver=False)
+    _init_ray(workers, address)
     remote_call = ray.remote(num_cpus=1, max_retries=max_retries)(_call)
+    pending = {remote_call.remote(fn, unit): unit for unit in units}
     try:
-        pending = {remote_call.remote(fn, unit): unit for unit in units}
         while pending:
             # a timeout returns to Python now and then, so Ctrl-C stops a run during long units
             done, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
@@ -96,5 +149,5 @@ def _ray(fn, units, workers, address, max_retries) -> Iterator[Outcome]:
                     result, error, seconds = None, f"worker lost: {exc}", 0.0
                 yield Outcome(unit, result, error, seconds)
     finally:
-        if started_here:
-            ray.shutdown()
+        for ref in pending:
+            ray.cancel(ref, force=True)

@@ -1,9 +1,12 @@
-"""Method training, cached by content: results/models/<method>-<hash of what the model depends on>.
+"""Method training and the one on-disk layout of a trained model.
 
-A model directory holds the method's own files and `training.json` (written last, so a
-directory without it is unfinished): method name, resolved config, zoo id, policy spec,
-seed, training statistics (losses, CPU seconds) and provenance. `losses.csv` holds any
-per-epoch loss history the method returns under the key "history".
+results/models/<method>-s<seed>-<hash of what the model depends on>/ holds the method's own
+files (written by its `save`) and `training.json`, written last: the resolved method, zoo id,
+policy spec, seed, training statistics, provenance and a SHA-256 of every file. The harness
+writes the directory under a temporary name and renames it into place, so a model is either
+complete or absent; at load it checks the policy spec and the checksums, and a damaged model is
+retrained (`check_model`). `losses.csv` holds any per-epoch history the method returns under
+the key "history".
 """
 from __future__ import annotations
 
@@ -16,15 +19,13 @@ import shutil
 import time
 from pathlib import Path
 
-import torch
-
+from benchmark.api import METHODS
 from benchmark.errors import UserError
-from benchmark.methods import config_to_dict, resolve_method
 from benchmark.policy import PolicySpec
 from benchmark.provenance import atomic_write_json, code_version, config_hash, provenance
-from benchmark.zoo.format import load_zoo
 
 TRAINING_VERSION = 1
+META = "training.json"
 
 
 @functools.lru_cache(maxsize=None)
@@ -43,28 +44,45 @@ def method_source_hash(module_name: str) -> str:
     return digest.hexdigest()[:12]
 
 
-def model_identity(method: str, config, zoo_id: str, seed: int) -> dict:
-    return dict(method=method, config=config_to_dict(config), zoo_id=zoo_id, seed=int(seed),
-                source=method_source_hash(type(config).__module__), training_version=TRAINING_VERSION)
+def model_identity(method, zoo_id: str, seed: int) -> dict:
+    """What a trained model depends on (a ResolvedMethod, the zoo, the seed, the method's source)."""
+    return dict(method=method.name, config=method.config, zoo_id=zoo_id, seed=int(seed),
+                source=method_source_hash(method.target.partition(":")[0]), training_version=TRAINING_VERSION)
 
 
-def model_dir(results: Path, method: str, config, zoo_id: str, seed: int) -> Path:
-    slug = "".join(ch if ch.isalnum() or ch in "-_=" else "_" for ch in method)
-    return Path(results) / "models" / f"{slug}-s{seed}-{config_hash(model_identity(method, config, zoo_id, seed))}"
+def model_dir(results: Path, method, zoo_id: str, seed: int) -> Path:
+    slug = "".join(ch if ch.isalnum() or ch in "-_=" else "_" for ch in method.name)
+    return Path(results) / "models" / f"{slug}-s{seed}-{config_hash(model_identity(method, zoo_id, seed))}"
 
 
-def train_unit(job: tuple) -> dict:
-    """Worker: train one (method, seed) on a zoo and save it; returns its meta."""
-    method, profile, zoo_root, seed, directory = job
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _checksums(directory: Path) -> dict[str, str]:
+    return {str(p.relative_to(directory)): _sha256(p) for p in sorted(directory.rglob("*"))
+            if p.is_file() and p.name != META}
+
+
+def train_unit(job) -> dict:
+    """Worker: train one TrainingJob on its zoo and save it; returns its meta."""
+    import torch
+
+    from benchmark.zoo.format import load_zoo
+
     version = code_version()  # before fit: the checkout may change during a long training
-    torch.manual_seed(seed)
-    cls, config, _ = resolve_method(method, profile)
-    zoo = load_zoo(zoo_root)
-    model = cls(config, zoo.spec)
+    torch.manual_seed(job.seed)
+    cls = METHODS.get(job.method.target)
+    zoo = load_zoo(job.zoo_root)
+    model = cls(job.method.build_config(), zoo.spec)
     start_cpu, start_wall = time.process_time(), time.time()
-    stats = model.fit(zoo, seed=seed) or {}
+    stats = model.fit(zoo, seed=job.seed) or {}
     train_cpu = time.process_time() - start_cpu
-    directory = Path(directory)
+    directory = Path(job.directory)
     tmp = directory.with_name(directory.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -76,23 +94,43 @@ def train_unit(job: tuple) -> dict:
             writer = csv.DictWriter(handle, fieldnames=keys)
             writer.writeheader()
             writer.writerows(history)
-    meta = dict(model_identity(method, config, zoo.zoo_id, seed), policy_spec=zoo.spec.to_dict(),
-                stats=stats, train_cpu_s=round(train_cpu, 2), train_wall_s=round(time.time() - start_wall, 2),
-                provenance=provenance(version))
-    atomic_write_json(tmp / "training.json", meta)
+    meta = dict(model_identity(job.method, zoo.zoo_id, job.seed), target=job.method.target,
+                policy_spec=zoo.spec.to_dict(), stats=stats, train_cpu_s=round(train_cpu, 2),
+                train_wall_s=round(time.time() - start_wall, 2), provenance=provenance(version),
+                files=_checksums(tmp))
+    atomic_write_json(tmp / META, meta)
     shutil.rmtree(directory, ignore_errors=True)
     tmp.rename(directory)
     return meta
 
 
-def load_model(method: str, profile, directory: Path, spec: PolicySpec):
-    """Load a trained model; a model trained for another policy spec is a UserError."""
-    meta_path = Path(directory) / "training.json"
+def check_model(directory: Path, spec: PolicySpec) -> str | None:
+    """Why the model in `directory` cannot be used for `spec` (None if it can; 'missing' if
+    there is none): unreadable training.json, another policy spec, a changed or missing file."""
+    meta_path = Path(directory) / META
     if not meta_path.is_file():
-        raise UserError(f"{directory}: no trained model here (training.json missing)")
-    meta = json.loads(meta_path.read_text())
-    trained_spec = PolicySpec(**meta["policy_spec"])
-    if trained_spec != spec:
-        raise UserError(f"model {directory.name} was trained for policy spec {trained_spec}, the zoo has {spec}")
-    cls, config, _ = resolve_method(method, profile)
-    return cls.load(directory, config, spec), meta
+        return "missing"
+    try:
+        meta = json.loads(meta_path.read_text())
+        trained = PolicySpec(**meta["policy_spec"])
+        files = dict(meta["files"])
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        return f"unreadable {META} ({type(exc).__name__})"
+    if trained != spec:
+        return f"trained for policy spec {trained.to_dict()}, the zoo has {spec.to_dict()}"
+    for name, digest in files.items():
+        path = Path(directory) / name
+        if not path.is_file():
+            return f"{name} is missing"
+        if _sha256(path) != digest:
+            return f"{name} does not match its checksum"
+    return None
+
+
+def load_model(method, directory: Path, spec: PolicySpec):
+    """(model, meta) of a trained ResolvedMethod; a missing or damaged model is a UserError."""
+    reason = check_model(directory, spec)
+    if reason:
+        raise UserError(f"model {Path(directory).name}: {reason}")
+    meta = json.loads((Path(directory) / META).read_text())
+    return METHODS.get(method.target).load(Path(directory), method.build_config(), spec), meta

@@ -1,7 +1,7 @@
 """What a cell hands a method: its condition trajectories (clean or noisy) and its seed."""
 import numpy as np
 
-from benchmark.run import cell_conditions, condition_rows, proposal_seed
+from benchmark.plan import cell_conditions, condition_rows, proposal_seed
 
 
 def _config(**overrides):

@@ -162,14 +162,17 @@ def test_damaged_cell_file_stops_the_run_and_is_kept(reference, results, tmp_pat
 
 
 def test_a_model_for_another_policy_spec_is_refused(reference, tiny_zoo):
+    from benchmark.plan import resolve_method
     from benchmark.config import load_profile
     from benchmark.policy import PolicySpec
-    from benchmark.training import load_model
+    from benchmark.training import check_model, load_model
 
     model = next(p for p in (reference / "models").iterdir()
                  if p.name.startswith("nearest-checkpoint") and (p / "training.json").is_file())
+    assert check_model(model, tiny_zoo.spec) is None
+    assert "policy spec" in check_model(model, PolicySpec(hidden=64))
     with pytest.raises(UserError, match="policy spec"):
-        load_model("nearest-checkpoint", load_profile("smoke"), model, PolicySpec(hidden=64))
+        load_model(resolve_method("nearest-checkpoint", load_profile("smoke")), model, PolicySpec(hidden=64))
 
 
 def test_dry_run_prints_the_plan_and_runs_nothing(tmp_path):

@@ -121,19 +121,24 @@ def test_run_with_only_failed_cells(tmp_path):
     assert (root / "report" / "report.md") in files
 
 
-def test_method_colours_are_stable_and_variants_ordered():
+def test_method_colours_order_and_labels_come_from_the_registry():
+    from benchmark.api import METHODS
     from benchmark.report import style
 
     assert style.method_color("make-an-agent") == style.method_color("make-an-agent")
     assert style.method_color("my-plugin") == style.method_color("my-plugin")
-    assert len({style.method_color(m) for m in style.KNOWN_METHODS}) == len(style.KNOWN_METHODS)
+    names = METHODS.names()
+    assert len({style.method_color(m) for m in names}) == len(names)
     assert style.method_order(["zeta", "mtbc", "make-an-agent"]) == ["make-an-agent", "mtbc", "zeta"]
     assert style.method_order(["m[k=120]", "m[k=30]", "a", "m"]) == ["a", "m", "m[k=30]", "m[k=120]"]
-    values = ["raw", "h+v", "v", "h"]
-    assert sorted(values, key=style.value_sort_key) == ["h", "v", "h+v", "raw"]
-    assert sorted(["128", "64", "1024"], key=style.value_sort_key) == ["64", "128", "1024"]
+    values = [f"make-an-agent[condition={v}]" for v in ("raw", "h+v", "v", "h")]
+    assert [style.parse_variant(v)[2] for v in sorted(values, key=style.variant_sort_key)] == ["h", "v", "h+v", "raw"]
+    assert sorted(["m[k=128]", "m[k=64]", "m[k=1024]"], key=style.variant_sort_key) == ["m[k=64]", "m[k=128]", "m[k=1024]"]
     assert style.parse_variant("make-an-agent[zoo_hidden=64]") == ("make-an-agent", "zoo_hidden", "64")
     assert style.parse_variant("mtbc") is None
+    assert style.axis_label("make-an-agent", "latent_width") == METHODS.entry("make-an-agent").axis_labels["latent_width"]
+    assert style.axis_label("my-plugin", "n_layers") == "n layers"
+    assert style.display_name("mtbc") == "Multi-task BC"
 
 
 def test_report_merges_runs_of_different_suites(tmp_path):

@@ -20,6 +20,7 @@ import pandas as pd
 
 from benchmark import metrics
 from benchmark.errors import UserError
+from benchmark.store import read_cell
 
 
 @dataclass
@@ -104,8 +105,10 @@ def load_run(run_dir) -> RunData:
     if (run_dir / "run.json").is_file():
         try:
             run = json.loads((run_dir / "run.json").read_text())
-        except json.JSONDecodeError as exc:
-            raise UserError(f"damaged {run_dir / 'run.json'}: {exc}") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise UserError(f"damaged {run_dir / 'run.json'} ({type(exc).__name__})") from None
+        if not isinstance(run, dict):
+            raise UserError(f"damaged {run_dir / 'run.json'} (not a run description)")
     cells = {}
     # cells/ may also hold files of earlier plans (another code version or suite edit): the
     # run's own cells are the ones run.json lists
@@ -114,10 +117,7 @@ def load_run(run_dir) -> RunData:
         listed = set(run["cells"])
         paths = [p for p in paths if p.stem in listed]
     for path in paths:
-        try:
-            cell = json.loads(path.read_text())
-        except json.JSONDecodeError as exc:
-            raise UserError(f"damaged cell file {path}: {exc}") from None
+        cell = read_cell(path)
         cells[str(cell.get("cell_id", path.stem))] = cell
     episodes_path = run_dir / "episodes.parquet"
     episodes = _read_parquet(episodes_path) if episodes_path.is_file() else pd.DataFrame()

@@ -20,20 +20,13 @@ from matplotlib.lines import Line2D
 from benchmark import metrics, stats
 from benchmark.envs import MAX_EPISODE_STEPS, SEEN_TASKS, UNSEEN_TASKS
 from benchmark.report.data import RunData, load_trajectories
-from benchmark.report.style import method_color, method_order, parse_variant, style, value_sort_key
+from benchmark.report.style import axis_label, method_color, method_order, parse_variant, style, variant_sort_key
 from benchmark.report.tables import main_setting
 
 SUCCESS_METRICS = {"best": "best policy", "top5": "top-5 mean"}
 SUCCESS_LABEL = "success rate (mean over tasks)"
 TIMINGS = {"train_cpu_s": "training", "propose_s": "proposal", "eval_cpu_s": "evaluation"}
 Built = tuple[Figure, str] | None
-ABLATION_LABELS = {
-    "traj_steps": "condition-trajectory length (steps)",
-    "zoo_hidden": "policy hidden width (units)",
-    "checkpoints_per_task": "training checkpoints per task (count)",
-    "latent_width": "latent token width (units)",
-}
-"""Axis labels of the Figure-12 hyperparameters."""
 
 
 def caption_suffix(data: RunData, reps: int) -> str:
@@ -182,7 +175,7 @@ def _variant_rows(summary: pd.DataFrame, keep: Callable[[str], bool]) -> pd.Data
 
 def _variant_bars(ax, rows: pd.DataFrame, reps: int, seed: int) -> None:
     """Grouped bars (best, top-5) per variant value with interval whiskers."""
-    variants = sorted(rows["method"].unique(), key=lambda m: value_sort_key(parse_variant(m)[2]))
+    variants = sorted(rows["method"].unique(), key=variant_sort_key)
     width = 0.38
     for j, (metric, label) in enumerate(SUCCESS_METRICS.items()):
         scores, _ = stats.score_matrices(rows, metric, variants)
@@ -207,7 +200,7 @@ def fig8(data: RunData, reps: int, seed: int) -> Built:
         fig = Figure(figsize=(6, 4), layout="constrained")
         ax = fig.subplots()
         _variant_bars(ax, rows, reps, seed)
-        ax.set_xlabel("condition given to the generator")
+        ax.set_xlabel(axis_label(rows["base"].iloc[0], "condition"))
         ax.set_ylabel(SUCCESS_LABEL)
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     caption = (f"Figure 8: behaviour-embedding ablation of {rows['base'].iloc[0]}, {int(rows['n_traj'].iloc[0])} "
@@ -226,7 +219,7 @@ def fig12(data: RunData, reps: int, seed: int) -> Built:
         axes = np.atleast_1d(fig.subplots(1, len(keys), sharey=True))
         for ax, key in zip(axes, keys):
             _variant_bars(ax, rows[rows["key"] == key], reps, seed)
-            ax.set_xlabel(ABLATION_LABELS.get(key, key.replace("_", " ")))
+            ax.set_xlabel(axis_label(rows.loc[rows["key"] == key, "base"].iloc[0], key))
         axes[0].set_ylabel(SUCCESS_LABEL)
         axes[-1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     caption = (f"Figure 12: ablations of {', '.join(keys)}; {int(rows['n_traj'].iloc[0])} condition "

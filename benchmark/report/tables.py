@@ -16,7 +16,8 @@ import pandas as pd
 from benchmark import stats
 from benchmark.provenance import atomic_write_text
 from benchmark.report.data import RunData, load_run
-from benchmark.report.style import method_order
+from benchmark.errors import UserError
+from benchmark.report.style import display_name, method_order
 
 TABLE_METRICS: dict[str, str] = {
     "best": "best policy",
@@ -119,6 +120,33 @@ def _run_json_lines(run: dict) -> list[str]:
     return lines + [f"{key}: {prov[key]}" for key in ("machine", "code_version", "created") if key in prov]
 
 
+def _described(name: str, profile: str) -> dict:
+    """A method as the registry describes it now (for runs stored before run.json recorded it)."""
+    from benchmark.api import METHODS, reductions_of
+
+    try:
+        cls = METHODS.get(name.split("[")[0])
+    except UserError:
+        return {}
+    return dict(reads=list(getattr(cls, "reads", ())), reductions=reductions_of(cls, profile))
+
+
+def method_lines(data: RunData) -> list[str]:
+    """One line per method of the run: display name, the condition fields it reads and what its
+    preset of the profile reduces (recorded from the registry when the run was planned)."""
+    recorded = {}
+    for run in data.run.get("runs", [data.run]):
+        recorded.update(run.get("methods") or {})
+    lines = []
+    for name in method_order(data.summary["method"].dropna().unique()):
+        info = recorded.get(name) or _described(name, data.profile)
+        reads = ", ".join(info.get("reads", [])) or "unknown"
+        reductions = info.get("reductions") if data.profile != "paper" else ""
+        lines.append(f"method {display_name(name)} (`{name}`): reads {reads}"
+                     + (f"; reduced: {reductions}" if reductions else ""))
+    return lines
+
+
 def run_header(data: RunData) -> list[str]:
     """Lines describing the run: its run.json scalars and what the tables were made from."""
     lines = [f"- {line}" for line in _run_json_lines(data.run)]
@@ -130,6 +158,7 @@ def run_header(data: RunData) -> list[str]:
     failed = int((summary["status"] != "ok").sum())
     lines.append(f"- cells: {len(summary)} ({failed} failed); seeds: {data.seeds}; "
                  f"evaluation configurations per policy: {data.n_configurations}")
+    lines += [f"- {line}" for line in method_lines(data)]
     if data.profile != "paper":
         reductions = data.run.get("reductions")
         detail = "; ".join(map(str, reductions)) if isinstance(reductions, list) and reductions else (

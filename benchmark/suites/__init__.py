@@ -58,18 +58,74 @@ def suite_names() -> list[str]:
     return sorted(p.stem for p in SUITE_DIR.glob("*.yaml"))
 
 
-def load_suite(name: str) -> Suite:
+REQUIRED = ("tasks", "n_traj", "methods")
+
+
+def _suite_path(name: str) -> Path:
+    """A suite's YAML file: a name beside this module, or a path ending in .yaml/.yml."""
+    if name.endswith((".yaml", ".yml")) or "/" in name:
+        path = Path(name)
+        if not path.is_file():
+            raise UserError(f"suite file {name} does not exist")
+        return path
     path = SUITE_DIR / f"{name}.yaml"
     if not path.is_file():
         raise unknown("suite", name, suite_names())
-    raw = yaml.safe_load(path.read_text()) or {}
+    return path
+
+
+def _counts(value, key: str, where: str) -> None:
+    if not isinstance(value, list) or not value or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value):
+        raise UserError(f"{where}: {key} must be a non-empty list of positive integers, got {value!r}")
+
+
+def _check(raw: dict, where: str) -> None:
+    """UserError naming the first key of a suite file that is missing or of the wrong type."""
     names = {f.name for f in dataclasses.fields(Suite)}
     extra = sorted(set(raw) - names)
     if extra:
-        raise UserError(f"suite {name}: unknown key(s) {', '.join(extra)}")
-    suite = Suite(**{"name": name, **raw})
+        raise UserError(f"{where}: unknown key(s) {', '.join(extra)}; valid: {', '.join(sorted(names - {'name'}))}")
+    missing = [k for k in REQUIRED if k not in raw]
+    if missing:
+        raise UserError(f"{where}: missing key(s) {', '.join(missing)}")
+    _counts(raw["n_traj"], "n_traj", where)
+    for profile, counts in (raw.get("profile_n_traj") or {}).items():
+        _counts(counts, f"profile_n_traj.{profile}", where)
+    if raw["tasks"] not in ("seen", "unseen") and not (
+            isinstance(raw["tasks"], list) and raw["tasks"] and all(isinstance(t, str) for t in raw["tasks"])):
+        raise UserError(f"{where}: tasks must be 'seen', 'unseen' or a list of task names, got {raw['tasks']!r}")
+    for key in ("methods", "settings", "figures"):
+        if key in raw and not (isinstance(raw[key], list) and all(isinstance(v, (str, int)) for v in raw[key])):
+            raise UserError(f"{where}: {key} must be a list of names, got {raw[key]!r}")
+    if not raw["methods"]:
+        raise UserError(f"{where}: methods is empty")
+    seeds = raw.get("seeds", 1)
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
+        raise UserError(f"{where}: seeds must be a positive integer, got {seeds!r}")
+    noise = raw.get("noise_std", 0.1)
+    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or noise < 0:
+        raise UserError(f"{where}: noise_std must be a number >= 0, got {noise!r}")
+
+
+def load_suite(name: str) -> Suite:
+    """The suite called `name` (or the suite file at that path); any defect is a one-line UserError."""
+    path = _suite_path(name)
+    where = f"suite {path}" if path.parent != SUITE_DIR else f"suite {path.stem}"
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" at line {mark.line + 1}" if mark else ""
+        raise UserError(f"{where}: not valid YAML{line} ({getattr(exc, 'problem', None) or type(exc).__name__})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"{where}: unreadable ({type(exc).__name__})") from None
+    if not isinstance(raw, dict):
+        raise UserError(f"{where}: expected a mapping of suite keys, got {type(raw).__name__}")
+    _check(raw, where)
+    suite = Suite(**{**raw, "name": path.stem})
     bad = [s for s in suite.settings if s not in SETTINGS]
     if bad:
-        raise UserError(f"suite {name}: unknown setting(s) {bad}; valid: {', '.join(SETTINGS)}")
+        raise UserError(f"{where}: unknown setting(s) {bad}; valid: {', '.join(SETTINGS)}")
     suite.task_list()
     return suite

@@ -72,6 +72,12 @@ def _first_line(exc: Exception) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+def _pickled_type(exc: Exception) -> str:
+    """The global a refused pickle asked for ('builtins.getattr'), from torch's message."""
+    match = re.search(r"Unsupported global: GLOBAL (\S+)", str(exc))
+    return match.group(1) if match else "object"
+
+
 def read_authors_file(path) -> tuple[str, dict[str, np.ndarray]]:
     """(kind, arrays) of a release file: kind 'raw' or 'processed', arrays param/traj/task as
     float32 numpy, shapes checked against the module docstring and values finite."""
@@ -83,7 +89,8 @@ def read_authors_file(path) -> tuple[str, dict[str, np.ndarray]]:
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        raise UserError(f"{path}: refused, holds objects other than tensors ({_first_line(exc)[:80]})") from None
+        raise UserError(f"{path}: refused, holds objects other than tensors (a pickled {_pickled_type(exc)}; "
+                        "torch.load(weights_only=True) reads tensors and plain containers only)") from None
     except Exception as exc:  # truncated zip, not a torch file, ...: torch raises several types
         raise UserError(f"{path}: unreadable or truncated torch file ({_first_line(exc)[:120]})") from None
     if not isinstance(data, dict):
@@ -176,3 +183,31 @@ def dataset_from_policy_set(policies: PolicySet, task: str) -> AuthorsDataset:
         traj_features=trajectory_features(rows.states, rows.actions, rows.lengths, n_steps=N_STEPS, group=GROUP),
         success_features=success.astype(np.float32), task=task,
     )
+
+
+def write_imported(path, task: str, out_dir) -> Path:
+    """Import a raw release file of `task` into `out_dir`: <task>.safetensors (the release's
+    arrays param/traj/task and the reconstructed PolicySet arrays) and <task>.json (records,
+    source file and its SHA-256, provenance). Returns the JSON's path."""
+    import hashlib
+
+    from safetensors.numpy import save_file
+
+    from benchmark.provenance import atomic_write_json, provenance
+
+    dataset = import_authors(path, task)
+    policies = authors_policy_set(dataset)
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserError(f"--out {out_dir} is a file, not a directory")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    arrays = {"param": dataset.params, "traj": dataset.traj_features, "task": dataset.success_features,
+              **{f"policies/{k}": v for k, v in policies.arrays().items()}}
+    tmp = out_dir / f".{task}.safetensors.tmp"
+    save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, str(tmp))
+    tmp.replace(out_dir / f"{task}.safetensors")
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    meta = out_dir / f"{task}.json"
+    atomic_write_json(meta, dict(task=task, rows=len(dataset), source=str(path), source_sha256=digest,
+                                 records=policies.records, provenance=provenance()))
+    return meta

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,7 +113,7 @@ def _collect_one(job: tuple[RunUnit, ZooSettings]) -> dict:
     if settings.collector == "expert-distill":
         config = distill.DistillConfig(**settings.distill)
         if not unit.seen:
-            config = dataclasses.replace(config, checkpoints_per_run=0)
+            config = dataclasses.replace(config, checkpoints_per_run=0, configurations_per_run=1)
         checkpoints, conditions, stats = distill.run_distill(unit.task, unit.run_seed, unit.configuration, config, spec)
     else:
         from benchmark.zoo import sac
@@ -148,6 +149,22 @@ def _read_shard(shard_dir: Path, unit: RunUnit) -> tuple[PolicySet, PolicySet, d
     return sets[0], sets[1], meta["stats"]
 
 
+def _usable_shard(shard_dir: Path, unit: RunUnit) -> bool:
+    """Whether a collector run's shard is stored and readable; a damaged one (an interrupted
+    build) is removed with one line saying so, and collected again."""
+    if not (shard_dir / f"{unit.name}.json").is_file():
+        return False
+    try:
+        _read_shard(shard_dir, unit)
+        return True
+    except Exception as exc:  # json, safetensors and key errors alike: the shard is unusable
+        print(f"zoo shard {shard_dir / unit.name} is damaged ({type(exc).__name__}); collecting it again",
+              file=sys.stderr)
+        for suffix in (".json", ".safetensors"):
+            (shard_dir / f"{unit.name}{suffix}").unlink(missing_ok=True)
+        return False
+
+
 def build_zoo(profile_name: str, zoo_settings: dict, results: Path, tasks: list[str] | None = None,
               workers: int = 0, address: str | None = None) -> Zoo:
     """Build (or find) the zoo of a profile; returns it loaded and validated."""
@@ -158,7 +175,7 @@ def build_zoo(profile_name: str, zoo_settings: dict, results: Path, tasks: list[
     shard_dir = root / "shards"
     shard_dir.mkdir(parents=True, exist_ok=True)
     units = plan_units(settings)
-    todo = [u for u in units if not (shard_dir / f"{u.name}.json").is_file()]
+    todo = [u for u in units if not _usable_shard(shard_dir, u)]
     start = time.time()
     failures = []
     for outcome in execute(_collect_one, [(u, settings) for u in todo], workers=workers, address=address,

@@ -14,7 +14,7 @@ import numpy as np
 from benchmark.errors import UserError
 from benchmark.policy import PolicySpec
 from benchmark.zoo.format import PolicySet, Zoo
-from generators.base import Method, ParameterProposal
+from benchmark.api import Method, ParameterProposal
 
 
 @dataclass

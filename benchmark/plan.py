@@ -1,0 +1,213 @@
+"""Planning: a suite in a profile, resolved once into training jobs and cells.
+
+    method name + variant + profile preset  ->  ResolvedMethod (class target + Config as JSON)
+    suite x profile  ->  Plan: TrainingJob per (method, seed), Cell per
+                         method x task x n_traj x setting x seed
+
+A cell's id hashes its resolved config and the code version; the cell carries the resolved
+method, so training and workers build exactly the config that was hashed.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from benchmark.api import METHODS, config_from_dict, config_to_dict, parse_method_name, presets_of, reductions_of
+from benchmark.config import EXECUTION_ONLY, Profile, load_profile
+from benchmark.envs import EVAL_CONFIGURATIONS
+from benchmark.errors import UserError, unknown
+from benchmark.provenance import code_version, config_hash
+from benchmark.suites import Suite, load_suite
+from benchmark.training import model_dir
+from benchmark.zoo.collect import ZooSettings, zoo_dir
+from benchmark.zoo.format import PolicySet, Zoo
+
+ZOO_KEYS = {"zoo_hidden": "hidden"}
+"""Variant keys that select the zoo rather than configure the method (Figure 12b)."""
+
+
+@dataclass(frozen=True)
+class ResolvedMethod:
+    """A method name resolved in a profile: what every later stage builds the method from."""
+
+    name: str
+    """As written in the suite, variant included ('make-an-agent[latent_width=64]')."""
+    base: str
+    """Registry name ('make-an-agent')."""
+    target: str
+    """'package.module:Class' of the Method subclass."""
+    config: dict
+    """The resolved Config as JSON: preset < profile `methods:` section < variant."""
+    zoo_overrides: dict
+    """Zoo settings the variant changes (ZOO_KEYS)."""
+
+    def build_config(self):
+        """The Config dataclass of this method (imports the class)."""
+        cls = METHODS.get(self.target)
+        return config_from_dict(cls.Config, self.config, f"method {self.name}")
+
+
+def resolve_method(name: str, profile: Profile) -> ResolvedMethod:
+    """Resolve a method name in a profile; unknown names, keys and ill-typed values are UserErrors."""
+    base, overrides = parse_method_name(name)
+    zoo_overrides = {ZOO_KEYS[k]: overrides.pop(k) for k in list(overrides) if k in ZOO_KEYS}
+    for key, value in zoo_overrides.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise UserError(f"method {name}: zoo_hidden must be a positive integer, got {value!r}")
+    if base not in METHODS:
+        raise unknown("method", base, METHODS.names())
+    cls = METHODS.get(base)
+    values = dict(presets_of(cls).get(profile.name, {}))
+    values.update(profile.methods.get(base, {}) or {})
+    values.update(overrides)
+    config = config_from_dict(cls.Config, values, f"method {name}")
+    return ResolvedMethod(name, base, f"{cls.__module__}:{cls.__qualname__}", config_to_dict(config), zoo_overrides)
+
+
+def describe_method(method: ResolvedMethod, profile_name: str) -> dict:
+    """How a report shows a method: registry metadata, what it reads, its profile's reductions."""
+    entry = METHODS.entry(method.base)
+    cls = METHODS.get(method.target)
+    return dict(base=method.base, display=entry.display or method.base, rank=entry.rank,
+                axis_labels=entry.axis_labels, value_order=entry.value_order,
+                reads=list(getattr(cls, "reads", ())), reductions=reductions_of(cls, profile_name))
+
+
+@dataclass(frozen=True)
+class TrainingJob:
+    """One (method, seed) to train on a zoo into `directory`."""
+
+    method: ResolvedMethod
+    zoo_root: str
+    seed: int
+    directory: str
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One unit of evaluation work; `config` is what its id hashes (plus its id)."""
+
+    cell_id: str
+    config: dict
+    method: ResolvedMethod
+    model_dir: str
+    zoo_root: str
+    policies_per_batch: int = 2
+
+
+@dataclass
+class Plan:
+    suite: Suite
+    profile: Profile
+    methods: dict[str, ResolvedMethod]
+    zoos: dict[str, dict]
+    """{zoo directory: zoo settings} of the zoos the run needs."""
+    trainings: list[TrainingJob]
+    cells: list[Cell]
+
+
+def stable_int(*parts) -> int:
+    return int(config_hash(list(parts), length=8), 16)
+
+
+def proposal_seed(config: dict) -> int:
+    """Seed of a cell's proposals: a function of what the method is and sees, not of the suite,
+    the setting or the code version, so a clean and a noisy cell (or one cell in two suites or
+    two commits) are paired samples that differ only in what differs between them."""
+    base_method = config["method"].split("[")[0]  # a variant's own settings are in method_config
+    keys = (config[k] for k in ("method_config", "zoo_id", "task", "n_traj", "seed"))
+    return stable_int("propose", base_method, *keys) % 2**31
+
+
+def condition_rows(zoo: Zoo, task: str, n_traj: int, seed: int) -> np.ndarray:
+    """The zoo rows of a cell's condition trajectories: a seeded permutation of the task's
+    rows cut at n_traj, so smaller counts are subsets of larger ones."""
+    rows = np.flatnonzero(zoo.conditions.tasks == task)
+    if len(rows) < n_traj:
+        raise UserError(f"zoo {zoo.zoo_id} has {len(rows)} condition trajectories of {task}; the suite asks for {n_traj}")
+    order = np.random.default_rng(stable_int("conditions", task, seed)).permutation(len(rows))
+    return rows[order[:n_traj]]
+
+
+def cell_conditions(zoo: Zoo, config: dict) -> tuple[PolicySet, np.ndarray]:
+    """(condition trajectories of a cell, their zoo rows); noisy actions in the noisy setting."""
+    rows = condition_rows(zoo, config["task"], config["n_traj"], config["seed"])
+    conditions = zoo.conditions.subset(rows)
+    if config["setting"] == "noisy":
+        # the same noise for every method (identical condition trajectories), and the noise of
+        # n rows is the start of the noise of more rows, as the rows themselves are
+        rng = np.random.default_rng(stable_int("noise", config["task"], config["seed"], config["noise_std"]))
+        noise = rng.normal(0.0, config["noise_std"], conditions.actions.shape).astype(np.float32)
+        valid = np.arange(conditions.actions.shape[1])[None, :] < conditions.lengths[:, None]
+        conditions.actions = np.clip(conditions.actions + noise * valid[..., None], -1.0, 1.0).astype(np.float32)
+    return conditions, rows
+
+
+def zoo_settings(profile: Profile, method: ResolvedMethod) -> dict:
+    """The zoo settings a method trains on: the profile's, with its variant's zoo keys."""
+    return {**profile.zoo, **method.zoo_overrides}
+
+
+def _cell_id(method: str, task: str, n_traj: int, setting: str, seed: int, digest: str) -> str:
+    slug = "".join(ch if ch.isalnum() or ch in "-=" else "_" for ch in method)
+    return f"{slug}-{task}-n{n_traj}-{setting}-s{seed}-{digest}"
+
+
+def plan(suite_name: str, profile_name: str, results: Path, methods: list[str] | None = None,
+         seeds: int | None = None) -> Plan:
+    """Resolve a suite into zoos, training jobs and cells; builds nothing. A zoo's id is its
+    directory name, a hash of its settings, so cell ids do not need the zoo built."""
+    suite = load_suite(suite_name)
+    profile = load_profile(profile_name)
+    names = methods or suite.methods
+    seeds = seeds if seeds is not None else suite.seeds
+    if seeds < 1:
+        raise UserError(f"--seeds must be at least 1, got {seeds}")
+    resolved = {name: resolve_method(name, profile) for name in names}  # every bad name fails here
+    result_settings = {k: v for k, v in dataclasses.asdict(profile.eval).items() if k not in EXECUTION_ONLY}
+    version = code_version()  # once: the checkout may change while the plan is built
+    zoos, trainings, cells = {}, {}, []
+    for name, method in resolved.items():
+        settings = zoo_settings(profile, method)
+        root = str(zoo_dir(results, profile.name, ZooSettings.from_profile(settings)))
+        zoos[root] = settings
+        zoo_id = Path(root).name
+        for seed in range(seeds):
+            directory = str(model_dir(results, method, zoo_id, seed))
+            trainings[(name, seed)] = TrainingJob(method, root, seed, directory)
+            for task in suite.task_list():
+                for n_traj in suite.n_traj_for(profile.name):
+                    for setting in suite.settings:
+                        base = dict(suite=suite.name, profile=profile.name, method=name,
+                                    method_config=method.config, zoo_id=zoo_id, task=task,
+                                    n_traj=int(n_traj), setting=setting, seed=seed,
+                                    noise_std=suite.noise_std if setting == "noisy" else 0.0,
+                                    configurations=list(EVAL_CONFIGURATIONS),
+                                    eval=result_settings, code_version=version)
+                        digest = config_hash(base)
+                        cell_id = _cell_id(name, task, n_traj, setting, seed, digest)
+                        cells.append(Cell(cell_id, dict(base, cell_id=cell_id, cell_id_base=digest), method,
+                                          directory, root, profile.eval.policies_per_batch))
+    return Plan(suite, profile, resolved, zoos, list(trainings.values()), cells)
+
+
+def check_conditions(cells: list[Cell], zoos: dict[str, Zoo]) -> None:
+    """UserError if a zoo holds fewer condition trajectories of a task than a cell asks for."""
+    for cell in cells:
+        condition_rows(zoos[cell.zoo_root], cell.config["task"], cell.config["n_traj"], cell.config["seed"])
+
+
+def estimate(cells: list[Cell], trainings: list[TrainingJob]) -> dict:
+    """Upper-bound cost: every episode runs 500 steps at ~350 us a step (measured)."""
+    episodes = sum(cell.config["n_traj"] * len(cell.config["configurations"]) for cell in cells)
+    steps = episodes * cells[0].config["eval"]["max_steps"] if cells else 0
+    return dict(cells=len(cells), trainings=len(trainings), max_episodes=episodes, max_env_steps=steps,
+                max_eval_cpu_h=round(steps * 350e-6 / 3600, 2))
+
+
+def run_dir_for(results: Path, suite: str, profile: str, tag: str | None) -> Path:
+    """results/runs/<suite>-<profile>[-tag]; `suite` is the suite's name, never a path."""
+    return Path(results) / "runs" / (f"{suite}-{profile}" + (f"-{tag}" if tag else ""))
