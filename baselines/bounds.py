@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 
 from baselines.common import condition_task
+from benchmark.api import ActorProposal, Method, config_to_dict
 from benchmark.envs import expert_policy
 from benchmark.policy import PolicySpec
 from benchmark.zoo.format import PolicySet, Zoo
-from benchmark.api import ActorProposal, Method, config_to_dict
 
 PRESETS: dict[str, dict] = {"paper": {}, "mini": {}, "smoke": {}}
 

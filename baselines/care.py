@@ -40,13 +40,23 @@ import numpy as np
 import torch
 from torch import nn
 
-from baselines.common import (EnsembleLinear, bootstrap_rows, check_policy_set, condition_task, load_tensors,
-                              n_proposals, replicate, sample_steps, save_tensors, seeded)
+from baselines.common import (
+    EnsembleLinear,
+    bootstrap_rows,
+    check_policy_set,
+    condition_task,
+    load_tensors,
+    n_proposals,
+    replicate,
+    sample_steps,
+    save_tensors,
+    seeded,
+)
+from benchmark.api import ActorProposal, Method, config_from_dict, config_to_dict
 from benchmark.envs import MAX_EPISODE_STEPS, make_env, train_configuration
 from benchmark.errors import UserError
 from benchmark.policy import LOG_STD_MAX, LOG_STD_MIN, PolicySpec
 from benchmark.zoo.format import PolicySet, Zoo
-from benchmark.api import ActorProposal, Method, config_from_dict, config_to_dict
 
 REDUCTIONS = """\
 `paper`: online SAC with dense rewards, 2M steps per seen task (CARE's MT10 recipe: k=6

@@ -32,10 +32,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from baselines.common import (check_policy_set, gaussian_nll, load_tensors, pre_tanh, save_tensors, seeded)
+from baselines.common import check_policy_set, gaussian_nll, load_tensors, pre_tanh, save_tensors, seeded
+from benchmark.api import Method, ParameterProposal, config_from_dict, config_to_dict
 from benchmark.policy import LOG_STD_MAX, LOG_STD_MIN, GaussianActor, PolicySpec
 from benchmark.zoo.format import PolicySet, Zoo
-from benchmark.api import Method, ParameterProposal, config_from_dict, config_to_dict
 
 REDUCTIONS = """\
 Beck et al. train the hypernetwork online with meta-RL (RL^2 / VariBAD-style) on task

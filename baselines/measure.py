@@ -20,9 +20,9 @@ import time
 import numpy as np
 import torch
 
+from benchmark.api import METHODS, ParameterProposal
 from benchmark.envs import EVAL_CONFIGURATIONS
 from benchmark.zoo.format import load_zoo
-from benchmark.api import METHODS, ParameterProposal
 
 
 def success_of(proposal, task: str, configurations: tuple[int, ...]) -> dict:

@@ -25,12 +25,23 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from baselines.common import (EnsembleGaussianActor, bootstrap_rows, check_policy_set, condition_task,
-                              gaussian_nll, load_tensors, n_proposals, pre_tanh, replicate, sample_steps,
-                              save_tensors, seeded)
+from baselines.common import (
+    EnsembleGaussianActor,
+    bootstrap_rows,
+    check_policy_set,
+    condition_task,
+    gaussian_nll,
+    load_tensors,
+    n_proposals,
+    pre_tanh,
+    replicate,
+    sample_steps,
+    save_tensors,
+    seeded,
+)
+from benchmark.api import Method, ParameterProposal, config_from_dict, config_to_dict
 from benchmark.policy import PolicySpec
 from benchmark.zoo.format import PolicySet, Zoo
-from benchmark.api import Method, ParameterProposal, config_from_dict, config_to_dict
 
 REDUCTIONS = """\
 The paper gives no hyperparameters for Multi-task BC; `paper` is this benchmark's full-budget

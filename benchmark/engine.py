@@ -67,7 +67,7 @@ def evaluate(task: str, configurations: tuple[int, ...], n_policies: int, *, par
         else:
             actor = make_actor(row_policy)
         envs = []
-        for c, configuration in enumerate(configurations):
+        for configuration in configurations:
             envs.extend(_envs(task, configuration, len(ids)))
         # envs are grouped by configuration; reorder to match the (policy, config) rows
         env_of_row = [envs[c * len(ids) + i] for i in range(len(ids)) for c in range(n_configs)]

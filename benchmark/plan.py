@@ -54,7 +54,7 @@ def resolve_method(name: str, profile: Profile) -> ResolvedMethod:
     """Resolve a method name in a profile; unknown names, keys and ill-typed values are UserErrors."""
     base, overrides = parse_method_name(name)
     zoo_overrides = {ZOO_KEYS[k]: overrides.pop(k) for k in list(overrides) if k in ZOO_KEYS}
-    for key, value in zoo_overrides.items():
+    for value in zoo_overrides.values():
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             raise UserError(f"method {name}: zoo_hidden must be a positive integer, got {value!r}")
     if base not in METHODS:

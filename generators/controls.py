@@ -24,11 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmark.api import Method, ParameterProposal, config_to_dict
 from benchmark.errors import UserError
 from benchmark.policy import PolicySpec
 from benchmark.zoo.features import success_features, trajectory_features
 from benchmark.zoo.format import PolicySet, Zoo
-from benchmark.api import Method, ParameterProposal, config_to_dict
 
 
 @dataclass

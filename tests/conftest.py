@@ -1,6 +1,10 @@
 """Shared fixtures. `tiny_zoo` is a real zoo (the smoke profile: expert distillation on
 reach and button-press, 20 checkpoints each, plus reach-wall conditions), built once and
-cached by its content hash under results/.test-cache (about 15-30 s from empty)."""
+cached by its content hash under results/.test-cache (about 15-30 s from empty).
+
+Two tiers: a test that needs MetaWorld, Ray or training is `slow` (marked by hand, or here
+when it uses the real zoo or sits in a module of SLOW_MODULES); `tox -e fast` runs the rest
+(`pytest -m "not slow"`) in seconds."""
 import os
 from pathlib import Path
 
@@ -30,3 +34,16 @@ def tiny_zoo(test_results):
     torch.set_num_threads(1)
     profile = load_profile("smoke")
     return build_zoo(profile.name, profile.zoo, test_results, workers=0)
+
+
+SLOW_MODULES = {
+    "test_00_determinism", "test_baselines", "test_baselines_bounds", "test_baselines_metaworld",
+    "test_engine", "test_envs", "test_harness", "test_sac", "test_zoo",
+}
+"""Modules whose every test steps MetaWorld, starts Ray or trains a network."""
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.module.__name__ in SLOW_MODULES or {"tiny_zoo", "test_results"} & set(item.fixturenames):
+            item.add_marker(pytest.mark.slow)

@@ -8,8 +8,14 @@ import torch
 from benchmark.envs import make_env, train_configuration
 from benchmark.errors import UserError
 from benchmark.policy import METAWORLD_SPEC, GaussianActor
-from benchmark.zoo.authors import (AuthorsDataset, authors_policy_set, dataset_from_policy_set, import_authors,
-                                   read_authors_file, unpack_trajectory_features)
+from benchmark.zoo.authors import (
+    AuthorsDataset,
+    authors_policy_set,
+    dataset_from_policy_set,
+    import_authors,
+    read_authors_file,
+    unpack_trajectory_features,
+)
 from benchmark.zoo.features import trajectory_features
 from benchmark.zoo.format import validate_policy_set
 from benchmark.zoo.sac import rollout, to_policy_set

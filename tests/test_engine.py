@@ -32,7 +32,8 @@ def test_lockstep_equals_single_env_rollouts_and_generic_path(tiny_zoo):
     for row in range(9):
         k, c = batched.policy_id[row], batched.config_index[row]
         single = BatchedPolicies(params[k:k + 1], zoo.spec)
-        traj = rollout(make_env("reach", configs[c]), lambda obs: single.act(obs[None])[0], steps_after_success=0)
+        traj = rollout(make_env("reach", configs[c]), lambda obs, single=single: single.act(obs[None])[0],
+                       steps_after_success=0)
         assert traj.first_success_step == batched.first_success_step[row]
         assert traj.length == batched.length[row]
         np.testing.assert_allclose(traj.rewards.sum(), batched.episode_return[row], rtol=1e-5)

@@ -9,11 +9,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from test_generators_synthetic import synthetic_zoo
 
 from benchmark.errors import UserError
 from benchmark.policy import METAWORLD_SPEC
 from generators.make_an_agent.authors_ckpt import load_autoencoder, load_embedding, load_make_an_agent
-from test_generators_synthetic import synthetic_zoo
 
 WIDTH, FEATURE, TIME, DOWN, KERNEL = 16, 8, 8, (16, 32), 3
 

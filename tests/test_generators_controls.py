@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_generators_synthetic import synthetic_zoo
 
 from benchmark.errors import UserError
 from generators.base import METHODS
 from generators.controls import FeatureConfig, MeanCheckpoint, NearestCheckpoint, NoisyCheckpoint, NoisyConfig
-from test_generators_synthetic import synthetic_zoo
 
 CONTROLS = [(NearestCheckpoint, FeatureConfig()), (NoisyCheckpoint, NoisyConfig(noise_std=0.05)),
             (MeanCheckpoint, FeatureConfig())]

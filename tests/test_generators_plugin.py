@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import sys
-import tomllib
 from pathlib import Path
 
 import numpy as np
 import pytest
-
-from benchmark.errors import UserError
-from benchmark.api import METHODS, Method, Registry, config_from_dict
+import tomllib
 from test_generators_synthetic import synthetic_zoo
+
+from benchmark.api import METHODS, Method, Registry, config_from_dict
+from benchmark.errors import UserError
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "docs" / "plugin_example"
 TARGET = "b2p_plugin_example.generator:ZooGaussian"

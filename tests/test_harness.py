@@ -162,8 +162,8 @@ def test_damaged_cell_file_stops_the_run_and_is_kept(reference, results, tmp_pat
 
 
 def test_a_model_for_another_policy_spec_is_refused(reference, tiny_zoo):
-    from benchmark.plan import resolve_method
     from benchmark.config import load_profile
+    from benchmark.plan import resolve_method
     from benchmark.policy import PolicySpec
     from benchmark.training import check_model, load_model
 

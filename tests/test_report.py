@@ -5,10 +5,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.image import imread
+from test_report_fixtures import write_fake_run
 
 from benchmark.errors import UserError
 from benchmark.report import build_report, figures, load_run, load_runs, write_summary, write_tables
-from test_report_fixtures import write_fake_run
 
 REPS = 200
 BASE = ("make-an-agent", "mtbc")

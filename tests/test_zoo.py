@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from benchmark.config import load_profile
+from benchmark.envs import make_env
 from benchmark.errors import UserError
 from benchmark.policy import BatchedPolicies
-from benchmark.envs import make_env
 from benchmark.rollout import rollout
 from benchmark.zoo import collect
 from benchmark.zoo.format import load_zoo
@@ -34,7 +34,7 @@ def test_every_checkpoint_marked_successful_succeeds_when_re_evaluated(tiny_zoo)
         assert record["success"] == 1.0
         policy = BatchedPolicies(ckpts.params[i:i + 1], tiny_zoo.spec)
         env = make_env(record["task"], record["configuration"])
-        traj = rollout(env, lambda obs: policy.act(obs[None])[0], steps_after_success=0)
+        traj = rollout(env, lambda obs, policy=policy: policy.act(obs[None])[0], steps_after_success=0)
         assert traj.success, f"checkpoint {i} ({record['task']}) does not succeed"
         stored = ckpts.states[i, :ckpts.lengths[i]]
         # numpy and torch forwards differ in the last bits; physics keeps it small

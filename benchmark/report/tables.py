@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 
 from benchmark import stats
+from benchmark.errors import UserError
 from benchmark.provenance import atomic_write_text
 from benchmark.report.data import RunData, load_run
-from benchmark.errors import UserError
 from benchmark.report.style import display_name, method_order
 
 TABLE_METRICS: dict[str, str] = {

@@ -45,7 +45,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from benchmark.envs import ACT_DIM, CONDITION_CONFIGURATION_BASE, MAX_EPISODE_STEPS, OBS_DIM, make_env, train_configuration
+from benchmark.envs import (
+    ACT_DIM,
+    CONDITION_CONFIGURATION_BASE,
+    MAX_EPISODE_STEPS,
+    OBS_DIM,
+    make_env,
+    train_configuration,
+)
 from benchmark.errors import UserError, unknown
 from benchmark.policy import GaussianActor, PolicySpec
 from benchmark.zoo.format import PolicySet, empty_policy_set

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmark.api import Method, ParameterProposal
 from benchmark.errors import UserError
 from benchmark.policy import PolicySpec
 from benchmark.zoo.format import PolicySet, Zoo
-from benchmark.api import Method, ParameterProposal
 
 
 @dataclass
