@@ -141,7 +141,14 @@ def cmd_report(args) -> int:
     for run_dir in args.results:
         if not (run_dir / "run.json").is_file():
             raise UserError(f"{run_dir} is not a run directory (no run.json); pass results/runs/<suite>-<profile>")
-    written = build_report(args.results, args.out, reps=args.reps)
+    from benchmark.report.diagnosis import build_diagnosis_report, is_diagnosis
+
+    if any(is_diagnosis(run_dir) for run_dir in args.results):
+        if len(args.results) > 1:
+            raise UserError("a diagnosis run is reported on its own (pass one --results directory)")
+        written = build_diagnosis_report(args.results[0], args.out)
+    else:
+        written = build_report(args.results, args.out, reps=args.reps)
     print(f"report: {written[0]}")
     return 0
 

@@ -13,6 +13,12 @@ One run = one (task, run seed) on the run's fixed configuration:
    when it succeeds and differs from the last kept one by at least `min_relative_change`
    (relative L2 distance of the parameter vectors).
 
+With `configurations_per_run` K > 1 the run trains on K configurations (its own first, then
+`extra_configurations`): the expert is demonstrated and the learner relabelled on all of
+them, and a snapshot is harvested only when it succeeds on all K, so checkpoints generalise
+beyond one initial configuration. Checkpoint trajectories and condition trajectories are
+still rollouts on the run's own configuration. K = 1 is the one-configuration recipe.
+
 The actor is fitted on tanh(mean) against the expert action (MSE) and its log-std head on
 the Gaussian likelihood of the expert action under exploration noise, so the zoo's log-std
 parameters look like those of a trained stochastic actor rather than a random init.
@@ -26,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from benchmark.envs import expert_policy, make_env
+from benchmark.envs import expert_policy, make_env, train_configuration
 from benchmark.policy import GaussianActor, PolicySpec
 from benchmark.rollout import Trajectory, rollout, trajectories_to_arrays
 from benchmark.zoo.format import PolicySet, empty_policy_set
@@ -63,6 +69,21 @@ class DistillConfig:
     max_updates: int = 20_000
     """Gradient-step budget of one run; a run out of budget returns what it has (a step
     budget, not a time budget, so the result does not depend on the machine's load)."""
+    configurations_per_run: int = 1
+    """K: configurations a run trains on and its checkpoints must all succeed in (1: the run's
+    own only)."""
+
+
+EXTRA_CONFIGURATION_STRIDE = 10_000
+"""Extra configuration k of run r is train_configuration(r + k * stride): disjoint across runs
+(r < stride) and inside the zoo's range."""
+
+
+def extra_configurations(run_seed: int, count: int) -> list[int]:
+    """The `count` configurations a run trains on beyond its own (K - 1 of them)."""
+    if count and run_seed >= EXTRA_CONFIGURATION_STRIDE:
+        raise ValueError(f"run seed {run_seed} >= {EXTRA_CONFIGURATION_STRIDE}: no room for extra configurations")
+    return [train_configuration(run_seed + k * EXTRA_CONFIGURATION_STRIDE) for k in range(1, count + 1)]
 
 
 def _expert_actions(expert, states: np.ndarray) -> np.ndarray:
@@ -96,6 +117,7 @@ def run_distill(task: str, run_seed: int, configuration: int, config: DistillCon
     rng = np.random.default_rng([run_seed, configuration, 7])
     torch.manual_seed(int(rng.integers(2**31)))
     env = make_env(task, configuration)
+    extra_envs = [make_env(task, c) for c in extra_configurations(run_seed, config.configurations_per_run - 1)]
     expert = expert_policy(task)
     actor = GaussianActor(spec)
     optimizer = torch.optim.Adam(actor.parameters(), lr=config.lr)
@@ -103,6 +125,11 @@ def run_distill(task: str, run_seed: int, configuration: int, config: DistillCon
     demo = rollout(env, lambda obs: _expert_actions(expert, obs[None])[0], steps_after_success=config.steps_after_success)
     data_states = [demo.states]
     data_actions = [_expert_actions(expert, demo.states)]
+    for extra_env in extra_envs:
+        extra_demo = rollout(extra_env, lambda obs: _expert_actions(expert, obs[None])[0],
+                             steps_after_success=config.steps_after_success)
+        data_states.append(extra_demo.states)
+        data_actions.append(_expert_actions(expert, extra_demo.states))
 
     def act_deterministic(obs):
         with torch.no_grad():
@@ -139,6 +166,16 @@ def run_distill(task: str, run_seed: int, configuration: int, config: DistillCon
         updates += n_updates
         return float(loss.detach())
 
+    def succeeds_everywhere() -> bool:
+        """Roll the learner out on the extra configurations (relabelled and aggregated);
+        True if it succeeds on all of them."""
+        ok = True
+        for extra_env in extra_envs:
+            trajectory = rollout(extra_env, act_deterministic, steps_after_success=config.steps_after_success)
+            aggregate(trajectory)
+            ok = ok and trajectory.success
+        return ok
+
     cond_params, cond_trajs, cond_records = [], [], []
     ckpt_params, ckpt_trajs, ckpt_records = [], [], []
     first_success_update = None
@@ -153,10 +190,11 @@ def run_distill(task: str, run_seed: int, configuration: int, config: DistillCon
             cond_records.append(_record(task, run_seed, configuration, updates, noisy, quality=_quality(noisy)))
         learner = rollout(env, act_deterministic, steps_after_success=config.steps_after_success)
         aggregate(learner)
-        if learner.success and len(cond_trajs) >= config.conditions_per_run:
+        succeeded = learner.success and (not extra_envs or succeeds_everywhere())
+        if succeeded and len(cond_trajs) >= config.conditions_per_run:
             first_success_update = updates
             break
-        if learner.success and first_success_update is None:
+        if succeeded and first_success_update is None:
             first_success_update = updates
             if config.checkpoints_per_run == 0:
                 # Conditions are still missing: keep sampling them from this stage.
@@ -172,7 +210,7 @@ def run_distill(task: str, run_seed: int, configuration: int, config: DistillCon
         trajectory = rollout(env, act_deterministic, steps_after_success=config.steps_after_success)
         if snapshots_tried % config.dagger_every == 0:
             aggregate(trajectory)
-        if not trajectory.success:
+        if not trajectory.success or (extra_envs and not succeeds_everywhere()):
             continue
         params = actor.flat_parameters()
         if last_kept is not None:
@@ -185,6 +223,7 @@ def run_distill(task: str, run_seed: int, configuration: int, config: DistillCon
         ckpt_records.append(_record(task, run_seed, configuration, updates, trajectory))
 
     stats = dict(task=task, run_seed=run_seed, configuration=configuration,
+                 configurations_per_run=config.configurations_per_run,
                  seconds=time.time() - start, updates=updates,
                  first_success_update=first_success_update,
                  snapshots_tried=snapshots_tried, checkpoints=len(ckpt_params),
