@@ -36,8 +36,15 @@ from benchmark.envs import EVAL_CONFIGURATIONS, check_task
 from benchmark.errors import UserError
 from benchmark.executor import execute
 from benchmark.plan import (
-    ResolvedMethod, TrainingJob, condition_rows, proposal_seed, resolve_method, run_dir_for, stable_int,
-    zoo_settings)
+    ResolvedMethod,
+    TrainingJob,
+    condition_rows,
+    proposal_seed,
+    resolve_method,
+    run_dir_for,
+    stable_int,
+    zoo_settings,
+)
 from benchmark.provenance import atomic_write_json, code_version, config_hash, provenance
 from benchmark.training import check_model, load_model, model_dir
 
@@ -113,9 +120,8 @@ def run_unit(unit: DiagnosisUnit) -> dict:
     """Worker: the unit's policies rolled out in every evaluation configuration."""
     import torch
 
-    from benchmark.engine import evaluate
-
     from benchmark.cells import _cached_zoo
+    from benchmark.engine import evaluate
 
     zoo = _cached_zoo(unit.zoo_root)
     model = load_model(unit.method, Path(unit.model_dir), zoo.spec)[0] if unit.method else None

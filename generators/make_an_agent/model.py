@@ -40,16 +40,20 @@ import numpy as np
 import torch
 from torch import nn
 
+from benchmark.api import Method, ParameterProposal, config_to_dict
 from benchmark.errors import UserError
 from benchmark.policy import PolicySpec
 from benchmark.zoo.format import PolicySet, Zoo
-from generators.base import Method, ParameterProposal, config_to_dict
 from generators.make_an_agent.autoencoder import ParameterAutoencoder, train_autoencoder
 from generators.make_an_agent.diffusion import (
-    ConditionalUnet1D, EmbeddingCondition, RawTrajectoryEncoder, make_scheduler,
-    sample_latents, train_diffusion)
-from generators.make_an_agent.embedding import (
-    BehaviourEmbedding, behaviour_inputs, feature_sizes, train_embedding)
+    ConditionalUnet1D,
+    EmbeddingCondition,
+    RawTrajectoryEncoder,
+    make_scheduler,
+    sample_latents,
+    train_diffusion,
+)
+from generators.make_an_agent.embedding import BehaviourEmbedding, behaviour_inputs, feature_sizes, train_embedding
 from generators.make_an_agent.normalize import MinMaxNormalizer
 
 CONDITIONS = ("h", "v", "h+v", "raw")
