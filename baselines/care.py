@@ -8,11 +8,25 @@ Networks (actor and critic each have their own):
     critic: [r, c, a] -> two MLPs -> Q1, Q2;  target critic by Polyak averaging; automatic
             entropy temperature with target entropy -act_dim.
 
-Task metadata: CARE embeds a text description of each task with a pretrained language model.
-Nothing may be downloaded here, so `TASK_DESCRIPTIONS` (one sentence per MetaWorld task, written
-for this benchmark) are embedded by `describe`: a signed hashed bag of words and character
-trigrams (crc32 hashing into `metadata_dim` buckets, L2-normalised). It is deterministic and
-gives unseen tasks an embedding that shares words with related seen tasks.
+Inputs (what it reads from a condition trajectory): states, actions, the success flags (for the
+sparse finetuning reward) and the task name (for the task description). It never reads the
+dense reward of a condition trajectory.
+
+Task metadata: CARE embeds a text description of each task with a pretrained language model
+(RoBERTa in mtrl). The descriptions here are not ours: `TASK_DESCRIPTIONS` is mtrl's
+`config/env/metaworld-mt50.yaml` `description:` field, copied verbatim (typos and all; mtrl
+names MetaWorld v1 tasks, this benchmark runs v3 envs of the same names). No language model may
+be downloaded, so `describe` embeds a description as a signed hashed bag of words and character
+trigrams (crc32 hashing into `metadata_dim` buckets, L2-normalised): deterministic, and an
+unseen task shares words with related seen tasks (as the descriptions themselves do).
+
+Architecture as mtrl's CARE on MetaWorld where it costs nothing: k state encoders of one hidden
+layer of `encoder_hidden` (50) units to `encoder_dim` (50); the task encoder metadata ->
+50 -> 50 -> `context_dim` (50); attention weights from an MLP 50 -> 50 -> k on the DETACHED
+task encoding (mtrl's should_detach_task_encoding); actor and critic trunks of `trunk_layers`
+(3) hidden layers of `hidden`; one entropy temperature per training task (mtrl's multi-task
+alpha). Actor and critic have their own encoders (mtrl ties the actor's to the critic's and
+detaches it in the actor update).
 
 Training: `online_steps_per_task > 0` (the `paper` preset) runs online multi-task SAC with
 MetaWorld's dense reward, one env per seen task stepped in lockstep and one update per lockstep
@@ -21,11 +35,17 @@ pretrain OFFLINE on the zoo's stored transitions (state, action, dense reward, n
 with a TD3+BC-style actor loss (Fujimoto & Gu 2021), which offline SAC needs to stay on data.
 
 Adaptation per cell (offline, the SAC update with the same BC term): K copies of the pretrained
-agent, copy k on bootstrap resample k of the condition trajectories, with a SPARSE reward:
-1 on the last stored step of a trajectory that succeeded (a terminal transition), else 0; the
-last step of a failed trajectory has no next state and is not used. K = `n_adapt`, or by
-default (0) one per condition trajectory, as Make-An-Agent. Returns an ActorProposal whose
-actor acts with tanh(mean) of member policy_ids[b] for row b.
+agent, copy k on bootstrap resample k of the condition trajectories, with a SPARSE reward on the
+pretraining scale: the step of a trajectory's first success is terminal (evaluation episodes
+end there) with reward `success_value` = reward_scale * 10 / (1 - gamma), the value of staying
+in success with MetaWorld's best dense reward (10 per step) forever, which is the largest value
+the pretrained critic can hold; every other step has reward 0; steps after the first success,
+and the last step of a failed trajectory (no next state), are not used. (A terminal reward of
+1, as before, sat far below the pretrained Q values in the tens and taught the critic that
+succeeding is worse than carrying on.) The temperature starts at the task's own (the mean
+log-temperature of the training tasks for an unseen task). K = `n_adapt`, or by default (0)
+one per condition trajectory, as Make-An-Agent. Returns an ActorProposal whose actor acts
+with tanh(mean) of member policy_ids[b] for row b.
 """
 from __future__ import annotations
 
@@ -58,34 +78,45 @@ from benchmark.errors import UserError
 from benchmark.policy import LOG_STD_MAX, LOG_STD_MIN, PolicySpec
 from benchmark.zoo.format import PolicySet, Zoo
 
-REDUCTIONS = """\
-`paper`: online SAC with dense rewards, 2M steps per seen task (CARE's MT10 recipe: k=6
-encoders, hidden width 400, batch 128 per task); days of CPU, cluster work. `mini` and `smoke` do NOT
-run online RL: they pretrain offline on the zoo's stored transitions (dense reward) with a
-TD3+BC actor term, `mini` for 4k updates with k=4 encoders and width 128 (about 1 CPU
-minute on the mini zoo), finetuning 40 updates of batch 32 per cell (about 5 CPU seconds
-for 50 proposals, 10 for 100); `smoke` a few updates (plumbing)."""
+REDUCTIONS: dict[str, str] = {
+    "paper": ("online SAC with dense rewards, 2M steps per seen task, CARE's MT10 recipe (k=6 encoders, trunks "
+              "of 3 x 400, batch 128 per task); task descriptions embedded by a hashed bag of words, not RoBERTa "
+              "(nothing may be downloaded); actor and critic have their own encoders; finetuning offline on the "
+              "condition trajectories with a TD3+BC actor term (500 updates)"),
+    "mini": ("NO online RL: pretrained OFFLINE on the zoo's stored transitions (dense reward) with a TD3+BC actor "
+             "term, 4k updates (2M online steps per task); k=4 encoders (6), trunk width 128 (400); finetuning "
+             "40 updates of batch 32 per cell (500 of 64)"),
+    "smoke": "offline, a few updates, tiny widths: plumbing only",
+}
 
+DENSE_REWARD_MAX = 10.0
+"""MetaWorld v3's dense reward per step lies in [0, 10]."""
+
+# Task descriptions: vendored data, not written for this benchmark. Copied verbatim from mtrl
+# (https://github.com/facebookresearch/mtrl, config/env/metaworld-mt50.yaml, key `description`,
+# commit e6c0e4a93d40ef3267ddba873da0afe9571eab45; Copyright (c) Facebook, Inc. and its
+# affiliates, MIT License), the descriptions CARE's authors embedded. mtrl's keys are MetaWorld v1
+# names (`reach-v1`); MetaWorld's `button-press` is mtrl's `button-press-v1` (not `-topdown`).
 TASK_DESCRIPTIONS = {
-    "window-open": "push and open a sliding window by moving its handle sideways",
-    "window-close": "push and close a sliding window by moving its handle sideways",
-    "door-open": "open a door with a revolving joint by pulling its handle",
-    "door-close": "close a door with a revolving joint by pushing it",
-    "drawer-open": "open a drawer by pulling its handle",
-    "drawer-close": "push and close a drawer",
-    "dial-turn": "rotate a dial one hundred eighty degrees",
-    "faucet-open": "rotate the faucet handle counter clockwise to open the faucet",
-    "faucet-close": "rotate the faucet handle clockwise to close the faucet",
-    "button-press": "press a button from the top",
-    "button-press-wall": "bypass a wall and press a button from the top",
-    "door-unlock": "unlock a door by rotating the lock counter clockwise",
-    "door-lock": "lock a door by rotating the lock clockwise",
-    "handle-press": "press a handle down",
-    "handle-press-side": "press a handle down sideways",
-    "plate-slide": "slide a plate into a cabinet",
-    "reach": "reach a goal position",
-    "reach-wall": "bypass a wall and reach a goal position",
-    "coffee-button": "push a button on the coffee machine",
+    "window-open": "Push and open a window. Randomize window positions.",
+    "window-close": "Push and close a window. Randomize window positions.",
+    "door-open": "Open a door with a revolving joint. Randomize door positions.",
+    "door-close": "Close a door with a revolvinig joint. Randomize door positions.",
+    "drawer-open": "Open a drawer. Randomize drawer positions.",
+    "drawer-close": "Push and close a drawer. Randomize the drawer positions.",
+    "dial-turn": "Rotate a dial 180 degrees. Randomize dial positions.",
+    "faucet-open": "Rotate the faucet counter-clockwise. Randomize faucet positions.",
+    "faucet-close": "Rotate the faucet clockwise. Randomize faucet positions.",
+    "button-press": "Press a button. Randomize button positions.",
+    "button-press-wall": "Bypass a wall and press a button. Randomize the button positions.",
+    "door-unlock": "Unlock the door by rotating the lock counter-clockwise. Randomize door positions.",
+    "door-lock": "Lock the door by rotating the lock clockwise. Randomize door positions.",
+    "handle-press": "Press a handle down. Randomize the handle positions",
+    "handle-press-side": "Press a handle down sideways. Randomize the handle positions.",
+    "plate-slide": "Get a plate from the cabinet. Randomize plate and cabinet positions",
+    "reach": "Reach a goal position. Randomize the goal positions.",
+    "reach-wall": "Bypass a wall and reach a goal. Randomize goal positions.",
+    "coffee-button": "Push a button on the coffee machine. Randomize the position of the coffee machine.",
 }
 
 
@@ -95,7 +126,7 @@ def describe(task: str, dim: int) -> np.ndarray:
     if task not in TASK_DESCRIPTIONS:
         raise UserError(f"CARE has no description of task {task!r}; add one to TASK_DESCRIPTIONS")
     vector = np.zeros(dim, np.float64)
-    for word in re.findall(r"[a-z]+", TASK_DESCRIPTIONS[task]):
+    for word in re.findall(r"[a-z0-9]+", TASK_DESCRIPTIONS[task].lower()):
         marked = f"<{word}>"
         for feature in [word] + [marked[i:i + 3] for i in range(len(marked) - 2)]:
             code = zlib.crc32(feature.encode())
@@ -116,7 +147,11 @@ class Config:
     metadata_dim: int = 128
     """Size of the hashed bag-of-words embedding of a task description."""
     hidden: int = 400
-    """Width of the actor's and the critics' hidden layers (and the encoders')."""
+    """Width of the actor's and the critics' trunk layers."""
+    trunk_layers: int = 3
+    """Hidden layers of the actor's and each critic's trunk (mtrl: 3)."""
+    encoder_hidden: int = 50
+    """Hidden width of the state encoders, the task encoder and the attention MLP (mtrl: 50)."""
     gamma: float = 0.99
     """Discount."""
     tau: float = 0.005
@@ -170,14 +205,15 @@ class MixtureEncoder(nn.Module):
 
     def __init__(self, cfg: Config, obs_dim: int, ensemble: int):
         super().__init__()
-        self.context = mlp([cfg.metadata_dim, cfg.hidden, cfg.context_dim], ensemble)
-        self.encoders = nn.ModuleList([mlp([obs_dim, cfg.hidden, cfg.encoder_dim], ensemble)
+        h = cfg.encoder_hidden
+        self.context = mlp([cfg.metadata_dim, h, h, cfg.context_dim], ensemble)
+        self.encoders = nn.ModuleList([mlp([obs_dim, h, cfg.encoder_dim], ensemble)
                                        for _ in range(cfg.n_encoders)])
-        self.attention = EnsembleLinear(cfg.context_dim, cfg.n_encoders, ensemble)
+        self.attention = mlp([cfg.context_dim, h, h, cfg.n_encoders], ensemble)
 
     def forward(self, obs: torch.Tensor, metadata: torch.Tensor) -> torch.Tensor:
         c = self.context(metadata)
-        alpha = torch.softmax(self.attention(c), dim=-1)                                # (E, B, k)
+        alpha = torch.softmax(self.attention(c.detach()), dim=-1)                       # (E, B, k), task encoding detached
         encodings = torch.stack([encoder(obs) for encoder in self.encoders], dim=-1)    # (E, B, d, k)
         return torch.cat([(encodings * alpha[..., None, :]).sum(-1), c], dim=-1)
 
@@ -188,7 +224,8 @@ class CareActor(nn.Module):
     def __init__(self, cfg: Config, spec: PolicySpec, ensemble: int = 1):
         super().__init__()
         self.encoder = MixtureEncoder(cfg, spec.obs_dim, ensemble)
-        self.trunk = mlp([cfg.encoder_dim + cfg.context_dim, cfg.hidden, cfg.hidden, 2 * spec.act_dim], ensemble)
+        self.trunk = mlp([cfg.encoder_dim + cfg.context_dim] + [cfg.hidden] * cfg.trunk_layers + [2 * spec.act_dim],
+                         ensemble)
 
     def forward(self, obs, metadata):
         """(mean, log_std), each (E, B, act), of the pre-tanh Gaussian."""
@@ -211,7 +248,7 @@ class CareCritic(nn.Module):
     def __init__(self, cfg: Config, spec: PolicySpec, ensemble: int = 1):
         super().__init__()
         self.encoder = MixtureEncoder(cfg, spec.obs_dim, ensemble)
-        sizes = [cfg.encoder_dim + cfg.context_dim + spec.act_dim, cfg.hidden, cfg.hidden, 1]
+        sizes = [cfg.encoder_dim + cfg.context_dim + spec.act_dim] + [cfg.hidden] * cfg.trunk_layers + [1]
         self.q1, self.q2 = mlp(sizes, ensemble), mlp(sizes, ensemble)
 
     def forward(self, obs, metadata, action):
@@ -221,19 +258,20 @@ class CareCritic(nn.Module):
 
 
 class SacAgent(nn.Module):
-    """Actor, critic, target critic and log temperature of E ensemble members."""
+    """Actor, critic, target critic and log temperatures (E members x n_tasks) of E ensemble members."""
 
-    def __init__(self, cfg: Config, spec: PolicySpec, ensemble: int = 1):
+    def __init__(self, cfg: Config, spec: PolicySpec, ensemble: int = 1, n_tasks: int = 1):
         super().__init__()
         self.actor = CareActor(cfg, spec, ensemble)
         self.critic = CareCritic(cfg, spec, ensemble)
         self.target = copy.deepcopy(self.critic).requires_grad_(False)
-        self.log_alpha = nn.Parameter(torch.full((ensemble, 1), float(np.log(cfg.init_temperature))))
+        self.log_alpha = nn.Parameter(torch.full((ensemble, n_tasks), float(np.log(cfg.init_temperature))))
 
-    def replicate(self, ensemble: int) -> "SacAgent":
+    def replicate(self, ensemble: int, log_alpha: float) -> "SacAgent":
+        """E copies of the (single) member, for one task whose log temperature is `log_alpha`."""
         clone = replicate(self, ensemble)
         with torch.no_grad():
-            clone.log_alpha = nn.Parameter(self.log_alpha.detach().repeat(ensemble, 1))
+            clone.log_alpha = nn.Parameter(torch.full((ensemble, 1), float(log_alpha)))
         clone.target.requires_grad_(False)
         return clone
 
@@ -247,14 +285,21 @@ class SacUpdater:
         self.critic_opt = torch.optim.Adam(agent.critic.parameters(), lr=cfg.lr)
         self.alpha_opt = torch.optim.Adam([agent.log_alpha], lr=cfg.lr)
 
-    def update(self, obs, metadata, action, reward, next_obs, done, bc_alpha: float) -> dict:
-        """All tensors (E, B, ...); reward and done (E, B). Returns mean losses."""
+    @torch.no_grad()
+    def target(self, metadata, reward, next_obs, done, task_index) -> torch.Tensor:
+        """TD target y (E, B) = r + gamma (1 - done) (min Q_target(s', a') - alpha_task log pi(a'|s'))."""
+        agent = self.agent
+        alpha = agent.log_alpha.exp().gather(1, task_index)                              # (E, B)
+        next_action, next_log_prob, _ = agent.actor.sample(next_obs, metadata)
+        target_q = torch.min(*agent.target(next_obs, metadata, next_action)) - alpha * next_log_prob
+        return reward + self.cfg.gamma * (1 - done) * target_q
+
+    def update(self, obs, metadata, action, reward, next_obs, done, task_index, bc_alpha: float) -> dict:
+        """All tensors (E, B, ...); reward, done and task_index (the temperature column, int64) (E, B).
+        Returns mean losses."""
         agent, cfg = self.agent, self.cfg
-        alpha = agent.log_alpha.exp().detach()                                           # (E, 1)
-        with torch.no_grad():
-            next_action, next_log_prob, _ = agent.actor.sample(next_obs, metadata)
-            target_q = torch.min(*agent.target(next_obs, metadata, next_action)) - alpha * next_log_prob
-            y = reward + cfg.gamma * (1 - done) * target_q
+        alpha = agent.log_alpha.exp().detach().gather(1, task_index)                     # (E, B)
+        y = self.target(metadata, reward, next_obs, done, task_index)
         q1, q2 = agent.critic(obs, metadata, action)
         critic_loss = (((q1 - y) ** 2).mean(-1) + ((q2 - y) ** 2).mean(-1)).sum()
         self.critic_opt.zero_grad()
@@ -274,7 +319,7 @@ class SacUpdater:
         actor_loss.backward()
         self.actor_opt.step()
 
-        alpha_loss = -(agent.log_alpha * (log_prob.detach() + self.target_entropy)).mean(-1).sum()
+        alpha_loss = -(agent.log_alpha.gather(1, task_index) * (log_prob.detach() + self.target_entropy)).mean(-1).sum()
         self.alpha_opt.zero_grad()
         alpha_loss.backward()
         self.alpha_opt.step()
@@ -306,29 +351,52 @@ class CareActorPolicies:
 class CARE(Method):
     name = "care"
     Config = Config
+    reads = ("states", "actions", "successes", "task")
 
     def __init__(self, config: Config, spec: PolicySpec):
         super().__init__(config, spec)
         self.agent: SacAgent | None = None
+        self.tasks: list[str] = []
+        """The training tasks, in the order of the temperature columns."""
 
     def _metadata(self, tasks) -> np.ndarray:
         """(N, metadata_dim) embeddings of the tasks' descriptions."""
         return np.stack([describe(t, self.config.metadata_dim) for t in tasks])
 
-    def _offline(self, agent, data: PolicySet, rows, spans, reward, done, steps, batch, rng) -> list[dict]:
+    def success_value(self) -> float:
+        """Finetuning reward of a success (terminal) step, on the pretraining scale: the discounted
+        value of MetaWorld's best scaled dense reward forever, reward_scale * 10 / (1 - gamma)."""
+        return self.config.reward_scale * DENSE_REWARD_MAX / (1 - self.config.gamma)
+
+    def finetune_transitions(self, conditions: PolicySet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(reward (N, T), done (N, T), spans (N,)) of the sparse finetuning reward: the first success
+        step is terminal with reward `success_value()`, every earlier step 0; steps t < spans are used."""
+        first = conditions.first_success_steps
+        succeeded = first >= 0
+        reward = np.zeros(conditions.rewards.shape, np.float32)
+        reward[np.flatnonzero(succeeded), first[succeeded]] = self.success_value()
+        done = (reward > 0).astype(np.float32)
+        spans = np.where(succeeded, first + 1, np.maximum(conditions.lengths - 1, 1))   # failed: no last step
+        return reward, done, spans
+
+    def _offline(self, agent, data: PolicySet, rows, spans, reward, done, task_index, steps, batch,
+                 rng) -> list[dict]:
         """`steps` SAC+BC updates; member e samples steps t < spans[traj] of trajectories rows[e].
-        reward and done are (N, T) arrays of the transition at (traj, t)."""
+        reward and done are (N, T) arrays of the transition at (traj, t); task_index (N,) the
+        temperature column of each trajectory."""
         cfg, device = self.config, self.config.device
         tensor = lambda x: torch.as_tensor(x, device=device)                             # noqa: E731
         states, actions = tensor(data.states), tensor(data.actions)
         metadata, reward, done = tensor(self._metadata(data.tasks)), tensor(reward), tensor(done)
+        task_index = tensor(np.asarray(task_index, dtype=np.int64))
         updater, history = SacUpdater(agent, cfg, self.spec.act_dim), []
         for _ in range(steps):
             traj, step = sample_steps(rng, rows, spans, batch)
             traj, step = tensor(traj), tensor(step)
             next_step = (step + 1).clamp(max=data.states.shape[1] - 1)
             history.append(updater.update(states[traj, step], metadata[traj], actions[traj, step],
-                                          reward[traj, step], states[traj, next_step], done[traj, step], cfg.bc_alpha))
+                                          reward[traj, step], states[traj, next_step], done[traj, step],
+                                          task_index[traj], cfg.bc_alpha))
         return history
 
     def _online(self, tasks: list[str], seed: int, rng: np.random.Generator) -> list[dict]:
@@ -372,7 +440,8 @@ class CARE(Method):
                         for k, v in buffer.items()}
                 meta = metadata[task_index.reshape(-1)][None]
                 history.append(updater.update(pick["obs"], meta, pick["action"], pick["reward"][..., 0],
-                                              pick["next_obs"], torch.zeros_like(pick["reward"][..., 0]), 0.0))
+                                              pick["next_obs"], torch.zeros_like(pick["reward"][..., 0]),
+                                              task_index.reshape(1, -1).to(device), 0.0))
         return history
 
     def fit(self, zoo: Zoo, seed: int) -> dict:
@@ -380,15 +449,16 @@ class CARE(Method):
         check_policy_set(data, self.spec, "zoo checkpoints")
         start = time.process_time()
         rng = seeded(seed)
-        self.agent = SacAgent(cfg, self.spec, 1).to(cfg.device)
-        tasks = sorted(set(data.tasks.tolist()))
+        self.tasks = tasks = sorted(set(data.tasks.tolist()))
+        self.agent = SacAgent(cfg, self.spec, 1, len(tasks)).to(cfg.device)
         if cfg.online_steps_per_task > 0:
             history = self._online(tasks, seed, rng)
         else:
             # dense reward of (s_t, a_t); the last stored step has no next state, so it is never drawn
+            task_index = np.array([tasks.index(t) for t in data.tasks], np.int64)
             history = self._offline(self.agent, data, np.arange(len(data))[None], np.maximum(data.lengths - 1, 1),
-                                    data.rewards * cfg.reward_scale, np.zeros_like(data.rewards), cfg.offline_steps,
-                                    cfg.batch_size, rng)
+                                    data.rewards * cfg.reward_scale, np.zeros_like(data.rewards), task_index,
+                                    cfg.offline_steps, cfg.batch_size, rng)
         critic = np.array([h["critic_loss"] for h in history] or [np.nan])
         window = max(1, min(50, len(critic) // 5))
         return {"critic_loss_first": float(critic[:window].mean()), "critic_loss_last": float(critic[-window:].mean()),
@@ -397,21 +467,18 @@ class CARE(Method):
 
     def propose(self, conditions: PolicySet, seed: int) -> ActorProposal:
         """K = n_adapt (or one per condition trajectory) policies, copy k finetuned with the sparse
-        reward on bootstrap resample k of the condition trajectories."""
+        reward (see `finetune_transitions`) on bootstrap resample k of the condition trajectories."""
         cfg = self.config
         check_policy_set(conditions, self.spec, "condition trajectories")
         task = condition_task(conditions)
         rng = seeded(seed)
         k = n_proposals(cfg.n_adapt, len(conditions))
-        agent = self.agent.replicate(k)
-        succeeded = conditions.successes.astype(bool).any(axis=1)
-        last = conditions.lengths - 1
-        reward = np.zeros(conditions.rewards.shape, np.float32)
-        reward[np.flatnonzero(succeeded), last[succeeded]] = 1.0                         # sparse: success at the end
-        done = reward.copy()                                                             # that step is terminal
-        spans = np.maximum(conditions.lengths - 1 + succeeded, 1)                        # failed: drop the last step
+        log_alpha = self.agent.log_alpha.detach()[0]                                     # (n_tasks,)
+        own = log_alpha[self.tasks.index(task)] if task in self.tasks else log_alpha.mean()
+        agent = self.agent.replicate(k, float(own))
+        reward, done, spans = self.finetune_transitions(conditions)
         self._offline(agent, conditions, bootstrap_rows(rng, len(conditions), k), spans, reward, done,
-                      cfg.finetune_steps, cfg.finetune_batch_size, rng)
+                      np.zeros(len(conditions), np.int64), cfg.finetune_steps, cfg.finetune_batch_size, rng)
         actor = agent.actor.eval()
         metadata = describe(task, cfg.metadata_dim)[None]
         return ActorProposal(n_policies=k,
@@ -419,7 +486,8 @@ class CARE(Method):
 
     def save(self, directory: Path) -> None:
         save_tensors(directory, self.agent.state_dict(),
-                     {"method": self.name, "config": config_to_dict(self.config), "spec": self.spec.to_dict()})
+                     {"method": self.name, "tasks": self.tasks, "config": config_to_dict(self.config),
+                      "spec": self.spec.to_dict()})
 
     @classmethod
     def load(cls, directory: Path, config: Config, spec: PolicySpec) -> "CARE":
@@ -427,6 +495,7 @@ class CARE(Method):
         if config is None:
             config = config_from_dict(Config, meta["config"], f"{directory}/meta.json")
         method = cls(config, spec)
-        method.agent = SacAgent(config, spec, 1).to(config.device)
+        method.tasks = list(meta["tasks"])
+        method.agent = SacAgent(config, spec, 1, len(method.tasks)).to(config.device)
         method.agent.load_state_dict(tensors)
         return method

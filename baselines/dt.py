@@ -2,22 +2,36 @@
 Xu et al. 2022; Hyper-DT, Xu et al. 2023).
 
 A small GPT reads [prompt ; context] where each step contributes three tokens
-(return-to-go, state, action) and predicts the action from each state token. The prompt is
-the last `prompt_steps` steps of a trajectory of the same task (for a successful trajectory:
-the steps around its success); the context is a window of up to `context` (20) steps.
+(success-to-go, state, action) and predicts the action from each state token. The context is
+a window of up to `context` (20) steps of the current trajectory; the prompt is `prompt_steps`
+steps of a demonstration of the same task, ending at its first success (the last steps of a
+trajectory that never succeeds).
 
-Returns-to-go: a condition trajectory carries success flags, not a usable return, so the
-return of a trajectory is 1.0 if it ever succeeds and 0.0 otherwise, and every step's RTG is
-that constant (the success is reached within the stored trajectory). At test time the RTG
-token is 1.0 at every step: "act like a successful trajectory". Zoo trajectories are nearly
-all successful; failed condition trajectories are kept during finetuning with RTG 0.
+Inputs (what it reads from a condition trajectory): states, actions and the success flags.
+- Success-to-go, the return-to-go of a sparse reward of 1 at the first success: 1 at every
+  step up to and including the first success, 0 after it and on trajectories that never
+  succeed. At test time the context's token is 1 at every step ("act as one that will still
+  succeed"); evaluation episodes stop at the first success, so it never has to drop to 0.
+- Timesteps are positions inside their segment (0..context-1 in the context window,
+  0..prompt_steps-1 in the prompt), not episode steps: every embedding row is trained, however
+  long a rollout runs (zoo trajectories end ~10 steps after success, 51-85 steps, while an
+  evaluation episode runs up to 500). `time_rows_trained` records which rows received a
+  gradient; the tests check a long rollout uses no other.
+- States are normalised by the mean and std of the zoo's valid steps (std floored at
+  `state_std_floor`, for dimensions that are constant in the zoo); the statistics are buffers
+  of the model, saved with it.
 
-Pretraining on the zoo's checkpoint trajectories: prompt from a random trajectory of the same
-task, context a random window of another; loss MSE between tanh(prediction) and the action on
-the window's valid steps. Adaptation per cell: one copy finetuned by the same loss on the cell's
-condition trajectories (prompts and windows both drawn from them), then K = n policies, policy
-k prompted with condition trajectory k: one policy per condition trajectory, as Make-An-Agent.
-The actor keeps each episode's history (states, actions, timesteps) and acts deterministically.
+Pretraining on the zoo's checkpoint trajectories: prompt from a random successful trajectory of
+the same task, context a random window of another; loss MSE between tanh(prediction) and the
+action on the window's valid steps. Adaptation per cell: one copy finetuned by the same loss
+on the cell's condition trajectories for `finetune_steps` (0 is the prompt-only variant
+`dt[finetune_steps=0]`, Prompt-DT's own way of adapting), prompts drawn from the successful
+ones; then K = n policies (one per condition trajectory, as Make-An-Agent), policy k prompted
+with the (k mod m)-th of the m successful condition trajectories. Fallback when none of the
+cell's trajectories succeeds: policy k is prompted with the end of condition trajectory k (the
+only demonstrations of the task there are; their prompt tokens carry success-to-go 0), and
+finetuning draws prompts from all of them. The actor keeps each episode's history and acts
+deterministically.
 """
 from __future__ import annotations
 
@@ -31,16 +45,20 @@ import torch
 from torch import nn
 
 from baselines.common import check_policy_set, load_tensors, save_tensors, seeded
-from benchmark.envs import MAX_EPISODE_STEPS
 from benchmark.policy import PolicySpec
 from benchmark.zoo.format import PolicySet, Zoo
-from generators.base import ActorProposal, Method, config_from_dict, config_to_dict
+from benchmark.api import ActorProposal, Method, config_from_dict, config_to_dict
 
-REDUCTIONS = """\
-The Make-An-Agent paper does not give its DT's size; `paper` uses Prompt-DT's (3 layers,
-1 head, width 128, context 20, prompt 5 steps, 50k steps). `mini` halves the width (64) and
-uses 2 layers, trains 2k steps with batch 32 (about 1-2 CPU minutes on the mini zoo) and
-finetunes 40 steps per cell; `smoke` uses a 1-layer width-32 model for a few steps (plumbing only)."""
+REDUCTIONS: dict[str, str] = {
+    "paper": ("the Make-An-Agent paper does not give its DT's size: Prompt-DT's (3 layers, 1 head, width 128, "
+              "context 20, prompt 5 steps, 50k steps); finetuned 200 steps per cell, as the Make-An-Agent paper "
+              "adapts every baseline with the condition trajectories (Prompt-DT itself adapts by prompt only: "
+              "the variant dt[finetune_steps=0]); timesteps relative to the segment (the DT paper embeds "
+              "episode steps); success-to-go instead of a return-to-go of the dense reward"),
+    "mini": ("width 64 (128), 2 layers (3), batch 32 (64), PRETRAIN_BUDGET_MINI; finetuning 40 steps per cell "
+             "(200)"),
+    "smoke": "1 layer, width 32, context 5, prompt 2, a few steps: plumbing only",
+}
 
 
 @dataclass
@@ -71,6 +89,8 @@ class Config:
     """Gradient steps of the per-cell finetuning on the condition trajectories."""
     finetune_lr: float = 5e-5
     """AdamW learning rate of the finetuning (no warm-up)."""
+    state_std_floor: float = 1e-2
+    """Lower bound of the per-dimension state std used for normalisation."""
     device: str = "cpu"
     """Torch device for training, finetuning and acting."""
 
@@ -91,7 +111,11 @@ class PromptDT(nn.Module):
         super().__init__()
         w = cfg.width
         self.embed_rtg, self.embed_state, self.embed_action = nn.Linear(1, w), nn.Linear(spec.obs_dim, w), nn.Linear(spec.act_dim, w)
-        self.embed_time = nn.Embedding(MAX_EPISODE_STEPS, w)
+        # positions inside a segment (context window or prompt), not episode steps
+        self.embed_time = nn.Embedding(max(cfg.context, cfg.prompt_steps), w)
+        self.register_buffer("time_rows_trained", torch.zeros(self.embed_time.num_embeddings, dtype=torch.bool))
+        self.register_buffer("state_mean", torch.zeros(spec.obs_dim))
+        self.register_buffer("state_std", torch.ones(spec.obs_dim))
         self.embed_segment = nn.Embedding(2, w)          # 0: prompt token, 1: context token
         self.norm_in = nn.LayerNorm(w)
         block = nn.TransformerEncoderLayer(w, cfg.heads, 4 * w, dropout=0.0, activation="gelu",
@@ -103,6 +127,7 @@ class PromptDT(nn.Module):
     def _tokens(self, rtg, states, actions, timesteps, segment: int) -> torch.Tensor:
         """(B, 3L, w) interleaved tokens for rtg (B, L), states (B, L, obs), actions (B, L, act), timesteps (B, L)."""
         time_and_segment = self.embed_time(timesteps) + self.embed_segment.weight[segment]
+        states = (states - self.state_mean) / self.state_std
         stacked = torch.stack([self.embed_rtg(rtg[..., None]), self.embed_state(states), self.embed_action(actions)], 2)
         stacked = stacked + time_and_segment[:, :, None]
         return stacked.reshape(len(states), -1, stacked.shape[-1])
@@ -125,8 +150,11 @@ class Segments:
 
     def __init__(self, data: PolicySet, device: str):
         self.lengths = data.lengths.astype(np.int64)
-        success = data.successes.astype(bool).any(axis=1).astype(np.float32)             # (N,)
-        rtg = np.repeat(success[:, None], data.states.shape[1], 1)                       # (N, T) constant
+        first = data.first_success_steps.astype(np.int64)                                 # (N,) -1: never
+        self.succeeded = first >= 0
+        # success-to-go: 1 up to and including the first success, 0 after it and on failures
+        rtg = (np.arange(data.states.shape[1])[None, :] <= first[:, None]).astype(np.float32)   # (N, T)
+        self.prompt_end = np.where(self.succeeded, first, self.lengths - 1)              # last prompt step
         # one zero step of padding at the end so windows past a trajectory's end index validly
         self.rtg = nn.functional.pad(torch.as_tensor(rtg, device=device), (0, 1))
         self.states = nn.functional.pad(torch.as_tensor(data.states, device=device), (0, 0, 0, 1))
@@ -135,26 +163,37 @@ class Segments:
         self.device = device
 
     def window(self, rows: np.ndarray, starts: np.ndarray, steps: int) -> tuple[tuple, torch.Tensor]:
-        """((rtg, states, actions, timesteps) of `steps` steps from starts (B,) of rows (B,), valid (B, steps))."""
+        """((rtg, states, actions, timesteps) of `steps` steps from starts (B,) of rows (B,), valid (B, steps)).
+        Timesteps are positions in the window, 0..steps-1."""
         t = starts[:, None] + np.arange(steps)[None, :]
         valid = t < self.lengths[rows, None]
         index = torch.as_tensor(np.where(valid, t, self.horizon))                         # padding row
         rows_t = torch.as_tensor(rows)[:, None]
-        timesteps = torch.as_tensor(np.minimum(t, MAX_EPISODE_STEPS - 1), device=self.device)
+        timesteps = torch.arange(steps, device=self.device)[None].expand(len(rows), -1)
         return ((self.rtg[rows_t, index], self.states[rows_t, index], self.actions[rows_t, index], timesteps),
                 torch.as_tensor(valid, device=self.device))
 
     def prompt(self, rows: np.ndarray, steps: int) -> tuple:
-        """The last `steps` steps of each of rows (B,) (from step 0 if shorter)."""
-        return self.window(rows, np.maximum(self.lengths[rows] - steps, 0), steps)[0]
+        """`steps` steps of each of rows (B,) ending at its first success (its last step if it never
+        succeeds), from step 0 if that is shorter."""
+        return self.window(rows, np.maximum(self.prompt_end[rows] - steps + 1, 0), steps)[0]
+
+    def prompt_pools(self, tasks: np.ndarray) -> dict:
+        """task -> rows prompts are drawn from: its successful trajectories, all of them if none succeeds."""
+        pools = {}
+        for task in set(tasks.tolist()):
+            rows = np.flatnonzero(tasks == task)
+            pools[task] = rows[self.succeeded[rows]] if self.succeeded[rows].any() else rows
+        return pools
 
 
 def train_steps(model: PromptDT, data: Segments, tasks: np.ndarray, cfg: Config, steps: int, lr: float,
                 warmup: int, rng: np.random.Generator) -> list[float]:
-    """AdamW on DT's action MSE; prompts from same-task trajectories. Returns loss per step."""
+    """AdamW on DT's action MSE; prompts from same-task successful trajectories (see
+    Segments.prompt_pools). Marks the time-embedding rows that receive a gradient. Returns loss per step."""
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=cfg.weight_decay)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / max(warmup, 1)))
-    same_task = {t: np.flatnonzero(tasks == t) for t in set(tasks.tolist())}
+    same_task = data.prompt_pools(tasks)
     history = []
     for _ in range(steps):
         rows = rng.integers(0, len(tasks), size=cfg.batch_size)
@@ -166,6 +205,8 @@ def train_steps(model: PromptDT, data: Segments, tasks: np.ndarray, cfg: Config,
         loss = (error * valid).sum() / valid.sum()
         optimizer.zero_grad()
         loss.backward()
+        with torch.no_grad():
+            model.time_rows_trained |= model.embed_time.weight.grad.abs().sum(1) > 0
         nn.utils.clip_grad_norm_(model.parameters(), 0.25)
         optimizer.step()
         schedule.step()
@@ -186,7 +227,6 @@ class DTActor:
         self.prompt = tuple(p[ids] for p in prompts)
         self.states = torch.zeros(len(ids), 0, spec.obs_dim)
         self.actions = torch.zeros(len(ids), 0, spec.act_dim)
-        self.t = 0
 
     @torch.no_grad()
     def act(self, obs: np.ndarray) -> np.ndarray:
@@ -195,18 +235,17 @@ class DTActor:
         self.states = torch.cat([self.states.to(device), obs_t[:, None]], 1)[:, -self.cfg.context:]
         self.actions = torch.cat([self.actions.to(device), torch.zeros_like(obs_t[:, :self.spec.act_dim])[:, None]], 1)[:, -self.cfg.context:]
         steps = self.states.shape[1]
-        timesteps = torch.arange(self.t - steps + 1, self.t + 1, device=device).clamp(max=MAX_EPISODE_STEPS - 1)
-        timesteps = timesteps[None].expand(len(obs_t), -1)
+        timesteps = torch.arange(steps, device=device)[None].expand(len(obs_t), -1)      # positions in the window
         rtg = torch.ones(len(obs_t), steps, device=device)                                  # target: success
         action = torch.tanh(self.model(self.prompt, (rtg, self.states, self.actions, timesteps))[:, -1])
         self.actions[:, -1] = action
-        self.t += 1
         return action.cpu().numpy()
 
 
 class DecisionTransformer(Method):
     name = "dt"
     Config = Config
+    reads = ("states", "actions", "successes")
 
     def __init__(self, config: Config, spec: PolicySpec):
         super().__init__(config, spec)
@@ -218,14 +257,20 @@ class DecisionTransformer(Method):
         start = time.process_time()
         rng = seeded(seed)
         self.model = PromptDT(cfg, self.spec).to(cfg.device)
+        valid = np.arange(data.states.shape[1])[None, :] < data.lengths[:, None]
+        states = data.states[valid].astype(np.float64)
+        with torch.no_grad():
+            self.model.state_mean.copy_(torch.as_tensor(states.mean(0), dtype=torch.float32))
+            self.model.state_std.copy_(torch.as_tensor(np.maximum(states.std(0), cfg.state_std_floor), dtype=torch.float32))
         history = train_steps(self.model, Segments(data, cfg.device), data.tasks, cfg, cfg.steps, cfg.lr, cfg.warmup, rng)
         window = max(1, min(50, len(history) // 5))
         return {"loss_first": float(np.mean(history[:window])), "loss_last": float(np.mean(history[-window:])),
                 "steps": cfg.steps, "cpu_seconds": time.process_time() - start}
 
     def propose(self, conditions: PolicySet, seed: int) -> ActorProposal:
-        """One policy per condition trajectory (K = n): a copy finetuned on all of them, policy k
-        prompted with the end of trajectory k."""
+        """One policy per condition trajectory (K = n): a copy finetuned on all of them (none when
+        finetune_steps is 0), policy k prompted with the (k mod m)-th of the m successful condition
+        trajectories (with trajectory k when none succeeds; see the module docstring)."""
         cfg = self.config
         check_policy_set(conditions, self.spec, "condition trajectories")
         rng = seeded(seed)
@@ -233,7 +278,10 @@ class DecisionTransformer(Method):
         segments = Segments(conditions, cfg.device)
         train_steps(model, segments, conditions.tasks, cfg, cfg.finetune_steps, cfg.finetune_lr, 0, rng)
         model.eval()
-        prompts = segments.prompt(np.arange(len(conditions)), cfg.prompt_steps)
+        successful = np.flatnonzero(segments.succeeded)
+        k = np.arange(len(conditions))
+        prompt_rows = successful[k % len(successful)] if len(successful) else k
+        prompts = segments.prompt(prompt_rows, cfg.prompt_steps)
         return ActorProposal(n_policies=len(conditions),
                              make_actor=lambda policy_ids: DTActor(model, prompts, policy_ids, cfg, self.spec))
 

@@ -1,7 +1,19 @@
-"""Hypernetwork meta-RL (Beck et al., "Hypernetworks in Meta-Reinforcement Learning", CoRL 2023).
+"""Offline trajectory-conditioned hypernetwork, trained by AWR (after the hypernetworks of
+Beck et al., "Hypernetworks in Meta-Reinforcement Learning", CoRL 2023, but NOT meta-RL).
 
-A GRU reads a condition trajectory's first `context_steps` steps of (state, action, scaled
-dense reward) and its last hidden state becomes a task embedding z (`latent`). A hypernetwork
+What it is: amortised, advantage-weighted behaviour cloning conditioned on one trajectory of the
+task. It is trained offline on the zoo's near-expert trajectories to emit a policy that imitates
+another trajectory of the same task, weighted by advantages of the dense reward; it never
+interacts with an environment and never improves on the zoo's behaviour by RL. Beck et al.
+train the same kind of network (trajectory encoder -> hypernetwork -> policy weights) online
+with meta-RL; the Make-An-Agent paper trains its hypernetwork baseline "on the dataset", as here.
+
+Inputs (what it reads from a condition trajectory): states, actions and, by default, the dense
+rewards (`context_rewards`); `hypernet[context_rewards=false]` reads states and actions only,
+what Make-An-Agent's embedding reads. Either way it never reads success flags or the task name.
+
+A GRU reads a condition trajectory's first `context_steps` steps of (state, action[, scaled
+dense reward]) and its last hidden state becomes a task embedding z (`latent`). A hypernetwork
 z -> 256 -> ReLU -> n_params emits the flat parameters of the policy family, so every proposal
 is a ParameterProposal evaluated exactly like generated parameters.
 
@@ -37,13 +49,13 @@ from benchmark.api import Method, ParameterProposal, config_from_dict, config_to
 from benchmark.policy import LOG_STD_MAX, LOG_STD_MIN, GaussianActor, PolicySpec
 from benchmark.zoo.format import PolicySet, Zoo
 
-REDUCTIONS = """\
-Beck et al. train the hypernetwork online with meta-RL (RL^2 / VariBAD-style) on task
-distributions; this benchmark, like the Make-An-Agent paper, trains it on the zoo's stored
-trajectories with dense rewards, by advantage-weighted regression (see module docstring).
-`paper` runs 50k steps with a 100-step context; `mini` 1.2k steps with the first 60 steps as
-context (Make-An-Agent's embedding also reads 60; about 2 CPU minutes on the mini zoo); `smoke`
-a few steps for plumbing only."""
+REDUCTIONS: dict[str, str] = {
+    "paper": ("offline, not meta-RL: Beck et al. train online with meta-RL on task distributions; here (as in the "
+              "Make-An-Agent paper) it is trained on the zoo's stored trajectories by advantage-weighted "
+              "regression on the dense reward, 50k steps, 100-step context; no online finetuning"),
+    "mini": "1.2k steps (50k), the first 60 steps as context (100; Make-An-Agent's embedding also reads 60)",
+    "smoke": "a few steps: plumbing only",
+}
 
 
 @dataclass
@@ -76,6 +88,9 @@ class Config:
     """Target (state, action) pairs per emitted policy and step."""
     lr: float = 3e-4
     """Adam learning rate."""
+    context_rewards: bool = True
+    """The encoder reads the trajectories' dense rewards beside states and actions; false: states and
+    actions only (what Make-An-Agent sees)."""
     device: str = "cpu"
     """Torch device for training and encoding."""
 
@@ -119,7 +134,7 @@ class HyperPolicy(nn.Module):
     def __init__(self, cfg: Config, spec: PolicySpec):
         super().__init__()
         self.spec = spec
-        self.gru = nn.GRU(spec.obs_dim + spec.act_dim + 1, cfg.encoder_hidden, batch_first=True)
+        self.gru = nn.GRU(spec.obs_dim + spec.act_dim + int(cfg.context_rewards), cfg.encoder_hidden, batch_first=True)
         self.to_latent = nn.Linear(cfg.encoder_hidden, cfg.latent)
         self.hyper_hidden = nn.Linear(cfg.latent, cfg.hyper_hidden)
         self.hyper_out = nn.Linear(cfg.hyper_hidden, spec.n_params)
@@ -130,7 +145,7 @@ class HyperPolicy(nn.Module):
             self.hyper_out.bias.copy_(torch.as_tensor(GaussianActor(spec).flat_parameters()))
 
     def encode(self, context: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """z (B, latent) from context (B, L, obs + act + 1) whose rows are valid up to lengths (B,)."""
+        """z (B, latent) from context (B, L, obs + act [+ 1]) whose rows are valid up to lengths (B,)."""
         outputs, _ = self.gru(context)
         last = outputs[torch.arange(len(context)), lengths - 1]
         return self.to_latent(last)
@@ -142,17 +157,24 @@ class HyperPolicy(nn.Module):
 
 class HyperNetwork(Method):
     name = "hypernet"
+    label = "offline trajectory-conditioned hypernetwork, AWR"
     Config = Config
+    reads = ("states", "actions", "rewards")
 
     def __init__(self, config: Config, spec: PolicySpec):
         super().__init__(config, spec)
         self.model: HyperPolicy | None = None
+        if not config.context_rewards:
+            self.reads = ("states", "actions")
 
     def _context(self, data: PolicySet) -> tuple[torch.Tensor, torch.Tensor]:
-        """(context (N, L, obs + act + 1), lengths (N,)) of the first context_steps steps."""
+        """(context (N, L, obs + act [+ 1]), lengths (N,)) of the first context_steps steps; the scaled
+        dense reward is the last channel only when `context_rewards`."""
         steps = min(self.config.context_steps, data.states.shape[1])
-        reward = data.rewards[:, :steps, None] * self.config.reward_scale
-        context = np.concatenate([data.states[:, :steps], data.actions[:, :steps], reward], axis=-1)
+        parts = [data.states[:, :steps], data.actions[:, :steps]]
+        if self.config.context_rewards:
+            parts.append(data.rewards[:, :steps, None] * self.config.reward_scale)
+        context = np.concatenate(parts, axis=-1)
         lengths = np.minimum(data.lengths, steps)
         device = self.config.device
         return (torch.as_tensor(context, dtype=torch.float32, device=device),

@@ -5,7 +5,11 @@ is cloned on every (state, action) of the zoo's checkpoint trajectories, all see
 the mean head by MSE between tanh(mean) and the action, the log_std head by the Gaussian
 likelihood of atanh(action) (mean detached), so the proposals look like SAC actors.
 
-Optional task identity (`task_onehot`, default off because unseen tasks have no id): the
+Inputs (what it reads from a condition trajectory): states and actions; with `task_onehot`
+also the task name. Never rewards or success flags.
+
+Optional task identity (`task_onehot`, default off because unseen tasks have no id; the
+variant `mtbc[task_onehot=true]` shows what task identity alone buys): the
 input is [state, task vector] where the task vector is the one-hot of a seen task, or the
 uniform vector 1/n_tasks for a task the zoo does not contain. Because the vector enters
 linear1 linearly it is folded into linear1's bias, so the proposal is still the family.
@@ -43,10 +47,12 @@ from benchmark.api import Method, ParameterProposal, config_from_dict, config_to
 from benchmark.policy import PolicySpec
 from benchmark.zoo.format import PolicySet, Zoo
 
-REDUCTIONS = """\
-The paper gives no hyperparameters for Multi-task BC; `paper` is this benchmark's full-budget
-choice (100k pretraining steps). `mini` pretrains for 3k steps and finetunes for 100 steps
-(about 1-2 CPU minutes on the mini zoo); `smoke` runs a few dozen steps and checks plumbing only."""
+REDUCTIONS: dict[str, str] = {
+    "paper": ("the paper gives no hyperparameters for Multi-task BC: 100k pretraining steps and 500 finetuning "
+              "steps per cell are this benchmark's full-budget choice"),
+    "mini": "3k pretraining steps (100k), 100 finetuning steps per cell (500)",
+    "smoke": "a few dozen steps: plumbing only",
+}
 
 
 @dataclass
@@ -94,9 +100,12 @@ def bc_losses(actor: EnsembleGaussianActor, obs: torch.Tensor, actions: torch.Te
 class MultiTaskBC(Method):
     name = "mtbc"
     Config = Config
+    reads = ("states", "actions")
 
     def __init__(self, config: Config, spec: PolicySpec):
         super().__init__(config, spec)
+        if config.task_onehot:
+            self.reads = ("states", "actions", "task")
         self.tasks: list[str] = []
         self.actor: EnsembleGaussianActor | None = None
 

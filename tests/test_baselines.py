@@ -211,3 +211,113 @@ def test_registry_names_resolve_lazily():
 
     assert METHODS.get("mtbc") is mtbc.MultiTaskBC and METHODS.get("care") is care.CARE
     assert METHODS.get("hypernet") is hypernet.HyperNetwork and METHODS.get("dt") is dt.DecisionTransformer
+
+
+# -- Decision Transformer: time rows, prompts, success-to-go ------------------------------------
+def test_dt_rollout_longer_than_any_pretraining_trajectory_uses_only_trained_time_rows(trained, zoo):
+    method = trained["dt"][0]
+    pretrained_rows = set(np.flatnonzero(method.model.time_rows_trained.numpy()).tolist())
+    proposal = method.propose(zoo.conditions.for_task("reach-wall"), seed=0)
+    actor = proposal.make_actor(np.arange(proposal.n_policies))
+    used: set[int] = set()
+    actor.model.embed_time.register_forward_hook(lambda module, args, out: used.update(args[0].unique().tolist()))
+    obs = np.random.default_rng(0).normal(0, 1, (proposal.n_policies, SPEC.obs_dim)).astype(np.float32)
+    steps = 3 * int(zoo.checkpoints.lengths.max())                  # far past every zoo trajectory
+    for _ in range(steps):
+        actor.act(obs)
+    assert used and used <= pretrained_rows, (sorted(used - pretrained_rows), sorted(pretrained_rows))
+
+
+def test_dt_success_to_go_and_prompts_from_successful_conditions(trained, zoo):
+    method = trained["dt"][0]
+    conditions = zoo.conditions.for_task("reach-wall")
+    segments = dt.Segments(conditions, "cpu")
+    first = conditions.first_success_steps
+    for row in range(len(conditions)):
+        expected = (np.arange(conditions.states.shape[1]) <= first[row]).astype(np.float32)   # first = -1: zeros
+        np.testing.assert_array_equal(segments.rtg[row, :-1].numpy(), expected)
+    successful = np.flatnonzero(first >= 0)
+    assert 0 < len(successful) < len(conditions)                    # the fixture mixes both
+    actor = method.propose(conditions, seed=0).make_actor(np.arange(len(conditions)))
+    rtg, states = actor.prompt[0], actor.prompt[1]
+    assert (rtg == 1).all()                                          # every prompt ends at a success
+    for k in range(len(conditions)):
+        row = successful[k % len(successful)]
+        end = first[row]
+        np.testing.assert_array_equal(states[k, -1].numpy(), conditions.states[row, end])
+    # fallback: no condition succeeds -> policy k is prompted with the end of condition k
+    failed = conditions.subset(np.flatnonzero(first < 0))
+    actor = method.propose(failed, seed=0).make_actor(np.arange(len(failed)))
+    assert (actor.prompt[0] == 0).all()
+    for k in range(len(failed)):
+        np.testing.assert_array_equal(actor.prompt[1][k, -1].numpy(), failed.states[k, failed.lengths[k] - 1])
+
+
+def test_dt_normalises_states_with_zoo_statistics(trained, zoo):
+    model = trained["dt"][0].model
+    data = zoo.checkpoints
+    valid = np.arange(data.states.shape[1])[None] < data.lengths[:, None]
+    np.testing.assert_allclose(model.state_mean.numpy(), data.states[valid].mean(0), atol=1e-5)
+    assert (model.state_std.numpy() >= trained["dt"][0].config.state_std_floor).all()
+
+
+# -- CARE: finetuning reward on the pretraining scale, one temperature per task ---------------
+def test_care_success_target_is_not_below_the_pretraining_value_scale(trained, zoo):
+    method = trained["care"][0]
+    cfg, data = method.config, zoo.checkpoints
+    # the values pretraining taught: the zoo's discounted dense returns and the critic's Q on zoo transitions
+    returns = hypernet.discounted_returns(data.rewards * cfg.reward_scale, data.lengths, cfg.gamma)
+    metadata = torch.as_tensor(method._metadata(data.tasks))[None]
+    with torch.no_grad():
+        q = torch.min(*method.agent.critic(torch.as_tensor(data.states[:, 0])[None], metadata,
+                                           torch.as_tensor(data.actions[:, 0])[None]))
+    conditions = zoo.conditions.for_task("reach")
+    reward, done, spans = method.finetune_transitions(conditions)
+    first = conditions.first_success_steps
+    rows = np.flatnonzero(first >= 0)
+    assert len(rows) and done.sum() == len(rows) and (done[rows, first[rows]] == 1).all()
+    assert (spans[rows] == first[rows] + 1).all()                   # nothing after the first success is used
+    # the TD target at the success steps, computed by the update's own code
+    updater = care.SacUpdater(method.agent.replicate(1, 0.0), cfg, SPEC.act_dim)
+    y = updater.target(torch.as_tensor(method._metadata(conditions.tasks[rows]))[None],
+                       torch.as_tensor(reward[rows, first[rows]])[None],
+                       torch.as_tensor(conditions.states[rows, first[rows]])[None],
+                       torch.as_tensor(done[rows, first[rows]])[None], torch.zeros(1, len(rows), dtype=torch.int64))
+    assert float(y.min()) >= returns.max() and float(y.min()) >= float(q.max()), (float(y.min()), returns.max(), float(q.max()))
+
+
+def test_care_has_one_temperature_per_training_task(trained, zoo):
+    method = trained["care"][0]
+    assert method.tasks == ["button-press", "reach"]
+    log_alpha = method.agent.log_alpha.detach()
+    assert log_alpha.shape == (1, 2) and float((log_alpha[0, 0] - log_alpha[0, 1]).abs()) > 0
+    assert care.Config().trunk_layers == 3 and care.Config().encoder_hidden == 50     # mtrl's MetaWorld CARE
+
+
+def test_care_descriptions_are_mtrls_verbatim():
+    assert care.TASK_DESCRIPTIONS["door-close"] == "Close a door with a revolvinig joint. Randomize door positions."
+    assert care.TASK_DESCRIPTIONS["reach-wall"] == "Bypass a wall and reach a goal. Randomize goal positions."
+
+
+# -- hypernetwork without rewards, declared inputs ---------------------------------------------
+def test_hypernet_without_context_rewards_ignores_rewards(zoo):
+    cls, cfg = config_with("hypernet", steps=3, context_rewards=False)
+    method = cls(cfg, SPEC)
+    method.fit(zoo, seed=0)
+    conditions = zoo.conditions.for_task("reach")
+    shuffled = conditions.subset(np.arange(len(conditions)))
+    shuffled.rewards = np.random.default_rng(0).normal(0, 5, conditions.rewards.shape).astype(np.float32)
+    np.testing.assert_array_equal(method.propose(conditions, seed=0).params, method.propose(shuffled, seed=0).params)
+    assert method.reads == ("states", "actions") and "rewards" in hypernet.HyperNetwork.reads
+    # with rewards (the default), changing them changes the policies
+    rewarded = cls(config_with("hypernet", steps=3)[1], SPEC)
+    rewarded.fit(zoo, seed=0)
+    assert np.abs(rewarded.propose(conditions, seed=0).params - rewarded.propose(shuffled, seed=0).params).max() > 0
+
+
+def test_methods_declare_what_they_read():
+    assert dt.DecisionTransformer.reads == ("states", "actions", "successes")
+    assert care.CARE.reads == ("states", "actions", "successes", "task")
+    assert mtbc.MultiTaskBC.reads == ("states", "actions")
+    onehot = mtbc.MultiTaskBC(mtbc.Config(task_onehot=True), SPEC)
+    assert onehot.reads == ("states", "actions", "task")
