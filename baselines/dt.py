@@ -55,7 +55,7 @@ REDUCTIONS: dict[str, str] = {
               "adapts every baseline with the condition trajectories (Prompt-DT itself adapts by prompt only: "
               "the variant dt[finetune_steps=0]); timesteps relative to the segment (the DT paper embeds "
               "episode steps); success-to-go instead of a return-to-go of the dense reward"),
-    "mini": ("width 64 (128), 2 layers (3), batch 32 (64), PRETRAIN_BUDGET_MINI; finetuning 40 steps per cell "
+    "mini": ("width 64 (128), 2 layers (3), batch 32 (64), 2k pretraining steps (50k); finetuning 40 steps per cell "
              "(200)"),
     "smoke": "1 layer, width 32, context 5, prompt 2, a few steps: plumbing only",
 }
