@@ -82,22 +82,28 @@ def train_unit(job) -> dict:
     start_cpu, start_wall = time.process_time(), time.time()
     stats = model.fit(zoo, seed=job.seed) or {}
     train_cpu = time.process_time() - start_cpu
-    directory = Path(job.directory)
+    history = stats.pop("history", None)
+    meta = dict(model_identity(job.method, zoo.zoo_id, job.seed), target=job.method.target,
+                policy_spec=zoo.spec.to_dict(), stats=stats, train_cpu_s=round(train_cpu, 2),
+                train_wall_s=round(time.time() - start_wall, 2), provenance=provenance(version))
+    return save_model(model, Path(job.directory), meta, history)
+
+
+def save_model(model, directory: Path, meta: dict, history: list[dict] | None = None) -> dict:
+    """Write a trained model the one way: its `save` into a temporary directory, losses.csv,
+    training.json (`meta` + the policy spec + a SHA-256 per file) last, then a rename."""
+    directory = Path(directory)
     tmp = directory.with_name(directory.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     model.save(tmp)
-    history = stats.pop("history", None)
     if history:
         keys = sorted({k for row in history for k in row})
         with open(tmp / "losses.csv", "w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=keys)
             writer.writeheader()
             writer.writerows(history)
-    meta = dict(model_identity(job.method, zoo.zoo_id, job.seed), target=job.method.target,
-                policy_spec=zoo.spec.to_dict(), stats=stats, train_cpu_s=round(train_cpu, 2),
-                train_wall_s=round(time.time() - start_wall, 2), provenance=provenance(version),
-                files=_checksums(tmp))
+    meta = dict(meta, policy_spec=model.spec.to_dict(), files=_checksums(tmp))
     atomic_write_json(tmp / META, meta)
     shutil.rmtree(directory, ignore_errors=True)
     tmp.rename(directory)

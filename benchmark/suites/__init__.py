@@ -123,7 +123,7 @@ def load_suite(name: str) -> Suite:
     if not isinstance(raw, dict):
         raise UserError(f"{where}: expected a mapping of suite keys, got {type(raw).__name__}")
     _check(raw, where)
-    suite = Suite(**{**raw, "name": path.stem})
+    suite = Suite(**{"description": "", **raw, "name": path.stem})
     bad = [s for s in suite.settings if s not in SETTINGS]
     if bad:
         raise UserError(f"{where}: unknown setting(s) {bad}; valid: {', '.join(SETTINGS)}")

@@ -1,0 +1,304 @@
+"""Every bad input of the README's list ends in one line naming the problem and exit 2, with
+finished results untouched; a damaged model or zoo shard is rebuilt with one line saying so.
+
+The fast ones run the CLI in a subprocess (no MetaWorld stepping, no Ray, no training); the
+ones that need a real run or a Ray cluster are marked slow."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+
+from benchmark.errors import UserError
+
+SMOKE = ["run", "--suite", "smoke", "--profile", "smoke"]
+
+
+@pytest.fixture
+def cli(capsys, monkeypatch):
+    """Run `python -m benchmark ARGS` in this process (imports once: the tier stays fast)."""
+    import signal as signals
+
+    from benchmark.cli import main
+
+    monkeypatch.setattr(signals, "signal", lambda *args: None)  # keep pytest's own handlers
+
+    def run(*args):
+        capsys.readouterr()
+        try:
+            code = main(list(args))
+        except SystemExit as exc:
+            code = exc.code
+        out, err = capsys.readouterr()
+        return SimpleNamespace(returncode=code, stdout=out, stderr=err)
+
+    return run
+
+
+def one_line_exit_2(result, *fragments):
+    assert result.returncode == 2, (result.returncode, result.stderr[-2000:])
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert all(f in lines[0] for f in fragments), lines[0]
+    return lines[0]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# 1. a dead --address fails at once
+def test_dead_address_fails_within_seconds(tmp_path, cli):
+    start = time.time()
+    result = cli(*SMOKE, "--address", f"127.0.0.1:{free_port()}", "--results", str(tmp_path))
+    one_line_exit_2(result, "no Ray cluster answers at 127.0.0.1")
+    assert time.time() - start < 30
+    assert not (tmp_path / "runs").exists()
+
+
+# 3. a negative worker count
+def test_negative_workers(tmp_path, cli):
+    one_line_exit_2(cli(*SMOKE, "--workers", "-1", "--results", str(tmp_path)), "--workers", "at least 0")
+
+
+# 4. a suite file given as a path
+@pytest.mark.parametrize("text,fragment", [
+    ("tasks: [reach\nn_traj: [5]\n", "not valid YAML"),
+    ("tasks: [reach]\nn_traj: [five]\nmethods: [mtbc]\n", "n_traj must be a non-empty list of positive integers"),
+    ("tasks: [reach]\nn_traj: [5]\n", "missing key(s) methods"),
+    ("tasks: [reach]\nn_traj: [5]\nmethods: [mtbc]\nseeds: 0\n", "seeds must be a positive integer"),
+    ("- just\n- a list\n", "expected a mapping"),
+])
+def test_bad_suite_files(tmp_path, text, fragment, cli):
+    path = tmp_path / "mine.yaml"
+    path.write_text(text)
+    one_line_exit_2(cli(*SMOKE[:1], "--suite", str(path), "--profile", "smoke", "--dry-run",
+                        "--results", str(tmp_path)), fragment)
+
+
+def test_a_suite_path_names_the_run_directory_under_results(tmp_path, cli):
+    from benchmark.plan import run_dir_for
+    from benchmark.suites import load_suite
+
+    path = tmp_path / "elsewhere" / "mine.yaml"
+    path.parent.mkdir()
+    path.write_text("tasks: [reach]\nn_traj: [5]\nmethods: [nearest-checkpoint]\n")
+    suite = load_suite(str(path))
+    assert suite.name == "mine"
+    results = tmp_path / "results"
+    assert run_dir_for(results, suite.name, "smoke", None) == results / "runs" / "mine-smoke"
+    result = cli("run", "--suite", str(path), "--profile", "smoke", "--dry-run", "--results", str(results))
+    assert result.returncode == 0, result.stderr
+    assert "nearest-checkpoint-reach-n5-clean-s0-" in result.stdout
+
+
+# 5. a damaged or mismatched trained model is retrained with one line
+def _saved_model(tmp_path):
+    from benchmark.config import load_profile
+    from benchmark.plan import resolve_method
+    from benchmark.training import save_model
+    from generators.controls import NearestCheckpoint
+    from test_generators_synthetic import synthetic_zoo
+
+    zoo = synthetic_zoo()
+    method = resolve_method("nearest-checkpoint", load_profile("smoke"))
+    model = NearestCheckpoint(method.build_config(), zoo.spec)
+    model.fit(zoo, seed=0)
+    directory = tmp_path / "models" / "nearest-checkpoint-s0-x"
+    save_model(model, directory, dict(method=method.name))
+    return method, directory, zoo
+
+
+def test_damaged_or_mismatched_model_is_detected_and_retrained(tmp_path, capsys):
+    from benchmark.plan import Plan, TrainingJob
+    from benchmark.policy import PolicySpec
+    from benchmark.run import _models_to_train
+    from benchmark.training import check_model, load_model
+
+    method, directory, zoo = _saved_model(tmp_path)
+    assert check_model(directory, zoo.spec) is None
+    assert load_model(method, directory, zoo.spec)[0].propose(zoo.conditions, seed=0).params.shape[0] == len(zoo.conditions)
+    assert "policy spec" in check_model(directory, PolicySpec(hidden=64))
+    weights = next(p for p in directory.iterdir() if p.suffix == ".safetensors")
+    weights.write_bytes(b"garbage" * 10)
+    assert "does not match its checksum" in check_model(directory, zoo.spec)
+    with pytest.raises(UserError, match="does not match its checksum"):
+        load_model(method, directory, zoo.spec)
+    (directory / "training.json").write_text("[")
+    assert "unreadable training.json" in check_model(directory, zoo.spec)
+
+    class Cell:
+        model_dir = str(directory)
+
+    job = TrainingJob(method, "zoo", 0, str(directory))
+    planned = Plan(None, None, {}, {}, [job], [])
+    assert _models_to_train(planned, [Cell()], {"zoo": zoo}) == [job]
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is damaged" in err[0] and "retraining it" in err[0]
+
+
+# 6. damaged cell files: report and run stop with one line, nothing rewritten
+def _run_dir(tmp_path, cell_text: str | bytes):
+    run = tmp_path / "runs" / "smoke-smoke"
+    (run / "cells").mkdir(parents=True)
+    (run / "run.json").write_text(json.dumps({"suite": "smoke", "profile": "smoke", "cells": ["c1"]}))
+    path = run / "cells" / "c1.json"
+    path.write_bytes(cell_text if isinstance(cell_text, bytes) else cell_text.encode())
+    return run, path
+
+
+@pytest.mark.parametrize("content,why", [
+    (b"\x89PNG\x00\xff\xfe", "UnicodeDecodeError"),
+    ("[]", "not a cell result"),
+    (json.dumps({"cell_id": "c1", "status": "ok", "config": {"method": "mtbc"}, "episodes": {}}), "no episode table"),
+    (json.dumps({"cell_id": "c1", "status": "ok", "config": {"method": "mtbc"},
+                 "episodes": {k: [] for k in ("policy_id", "config_index", "configuration", "success",
+                                              "first_success_step", "return", "length")}}), "no episodes"),
+])
+def test_report_on_a_damaged_cell_file(tmp_path, content, why, cli):
+    run, path = _run_dir(tmp_path, content)
+    before = path.read_bytes()
+    one_line_exit_2(cli("report", "--results", str(run), "--reps", "10"), "damaged cell file", why)
+    assert path.read_bytes() == before and not (run / "report").exists()
+
+
+# 7. a damaged zoo shard is collected again
+def test_damaged_zoo_shard_is_removed_for_recollection(tmp_path, capsys):
+    from benchmark.zoo.collect import RunUnit, _usable_shard
+
+    unit = RunUnit("reach", 0, True)
+    (tmp_path / f"{unit.name}.json").write_text('{"stats": ')
+    (tmp_path / f"{unit.name}.safetensors").write_bytes(b"\x00" * 16)
+    assert not _usable_shard(tmp_path, unit)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is damaged" in err[0] and "collecting it again" in err[0]
+    assert not list(tmp_path.iterdir())
+
+
+# 8. variant values are typed and checked at planning time
+@pytest.mark.parametrize("variant,fragment", [
+    ("make-an-agent[latent_width=abc]", "latent_width expected int"),
+    ("make-an-agent[latent_width=-8]", "latent_width must be > 0"),
+    ("make-an-agent[ae_lr=fast]", "ae_lr expected float"),
+    ("make-an-agent[ae_clamp_when_encoding=2]", "expected true or false"),
+    ("make-an-agent[zoo_hidden=0]", "zoo_hidden must be a positive integer"),
+    ("make-an-agent[no_such_field=1]", "unknown setting"),
+    ("make-an-agnet", "did you mean: make-an-agent"),
+])
+def test_ill_typed_variants_fail_the_dry_run(tmp_path, variant, fragment, cli):
+    one_line_exit_2(cli(*SMOKE, "--methods", variant, "--dry-run", "--results", str(tmp_path)), fragment)
+
+
+def test_typed_variant_values_keep_their_json_form():
+    from benchmark.config import load_profile
+    from benchmark.plan import resolve_method
+
+    method = resolve_method("make-an-agent[latent_width=64,condition=h]", load_profile("smoke"))
+    assert method.config["latent_width"] == 64 and method.config["condition"] == "h"
+    assert method.build_config().latent_width == 64
+
+
+# 9. --results that is a file or cannot be created
+def test_results_that_is_a_file(tmp_path, cli):
+    target = tmp_path / "file"
+    target.write_text("x")
+    one_line_exit_2(cli(*SMOKE, "--results", str(target)), "is a file")
+    assert target.read_text() == "x"
+
+
+def test_results_that_cannot_be_created(cli):
+    one_line_exit_2(cli(*SMOKE, "--results", "/proc/b2p-results"), "cannot create --results")
+
+
+# 10. report --reps 0
+def test_report_with_zero_reps(tmp_path, cli):
+    one_line_exit_2(cli("report", "--results", str(tmp_path), "--reps", "0"), "--reps", "at least 1")
+
+
+def test_argparse_errors_are_one_line(cli):
+    one_line_exit_2(cli("run"), "--suite")
+
+
+# the condition policies' parameters never reach a method
+def test_methods_get_no_condition_parameters(monkeypatch):
+    from benchmark import cells, engine
+    from benchmark.api import ParameterProposal
+    from test_generators_synthetic import synthetic_zoo
+
+    zoo = synthetic_zoo()
+    seen = {}
+
+    class Spy:
+        def propose(self, conditions, seed):
+            seen["params"] = conditions.params
+            seen["states"] = conditions.states
+            return ParameterProposal(np.zeros((len(conditions), zoo.spec.n_params), np.float32), zoo.spec)
+
+    class Result:
+        policy_id = config_index = first_success_step = length = np.zeros(1, np.int64)
+        success = np.zeros(1, bool)
+        episode_return = np.zeros(1)
+        kept_states = {}
+
+    task = zoo.conditions.tasks[0]
+    config = dict(method="spy", method_config={}, zoo_id="z", task=task, n_traj=3, setting="clean", seed=0,
+                  noise_std=0.0, configurations=[0], eval=dict(max_steps=5, stop_at_success=True, trajectories_kept=0))
+    monkeypatch.setattr(cells, "_cached_zoo", lambda root: zoo)
+    monkeypatch.setattr(cells, "_cached_model", lambda *args: (Spy(), {}))
+    monkeypatch.setattr(engine, "evaluate", lambda *args, **kwargs: Result())
+    out = cells.run_cell(cells.Cell("c", config, None, "", ""))
+    assert seen["params"].shape == (3, 0) and seen["states"].shape[0] == 3
+    assert np.isfinite(out["policies"]["cos_condition"]).all()  # the harness itself still has them
+
+
+def test_pickled_authors_file_names_the_offending_type(tmp_path, cli):
+    class Payload:
+        def __reduce__(self):
+            return (getattr, (tmp_path, "touch"))
+
+    path = tmp_path / "pickled.pt"
+    torch.save({"param": torch.zeros(2, 3), "extra": Payload()}, path)
+    line = one_line_exit_2(cli("import-authors", str(path), "--task", "reach", "--out", str(tmp_path / "out")),
+                           "refused", "a pickled getattr")
+    assert line.endswith("plain containers only)")
+    assert not (tmp_path / "out").exists()
+
+
+# 2. joining a plain `ray start --head` cluster works
+@pytest.mark.slow
+def test_address_of_a_plain_ray_start_head_cluster_works(tmp_path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_AUTH")}
+    ray = os.path.join(os.path.dirname(sys.executable), "ray")
+    # --block keeps the head in this process group, so killing the group stops it (and only it)
+    head = subprocess.Popen([ray, "start", "--head", "--block", f"--port={port}", "--num-cpus=1",
+                             "--include-dashboard=false", f"--temp-dir={tmp_path / 'ray'}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True)
+    try:
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.5)
+        code = ("from benchmark.executor import execute, shutdown\n"
+                f"print(sum(o.result for o in execute(abs, [-1, -2], address='127.0.0.1:{port}')))\n"
+                "shutdown()\n")
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=180)
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert result.stdout.strip().splitlines()[-1] == "3"
+    finally:
+        os.killpg(head.pid, signal.SIGTERM)
+        head.wait(timeout=60)
