@@ -38,13 +38,17 @@ def read_cell(path: Path) -> dict:
         raise _damaged(path, type(exc).__name__) from None
     if not isinstance(data, dict) or "status" not in data or not isinstance(data.get("config"), dict):
         raise _damaged(path, "not a cell result")
-    if data["status"] == "ok":
-        episodes = data.get("episodes")
-        if not isinstance(episodes, dict) or any(k not in episodes for k in EPISODE_FIELDS):
-            raise _damaged(path, "no episode table")
-        if len({len(v) if isinstance(v, list) else -1 for v in episodes.values()}) != 1 or not episodes["policy_id"]:
-            raise _damaged(path, "no episodes")
     return data
+
+
+def cell_episodes(data: dict, path: Path) -> dict:
+    """The episode table of an ok cell record; UserError when it is missing or empty."""
+    episodes = data.get("episodes")
+    if not isinstance(episodes, dict) or any(k not in episodes for k in EPISODE_FIELDS):
+        raise _damaged(path, "no episode table")
+    if len({len(v) if isinstance(v, list) else -1 for v in episodes.values()}) != 1 or not episodes["policy_id"]:
+        raise _damaged(path, "no episodes")
+    return episodes
 
 
 def cell_status(run_dir: Path, cell_id: str) -> str | None:
@@ -76,13 +80,15 @@ def consolidate(run_dir: Path, cells: list) -> tuple[int, int]:
     """Write episodes.parquet and policies.parquet from the plan's ok cells; (ok, failed)."""
     episodes, policies, ok, failed = [], [], 0, 0
     for cell in cells:
-        data = read_cell(cell_path(run_dir, cell.cell_id))
+        path = cell_path(run_dir, cell.cell_id)
+        data = read_cell(path)
         if data["status"] != "ok":
             failed += 1
             continue
         ok += 1
+        table = cell_episodes(data, path)
         keys = {k: cell.config[k] for k in CELL_COLUMNS}
-        episodes.append(pd.DataFrame(data["episodes"]).assign(cell_id=cell.cell_id, **keys))
+        episodes.append(pd.DataFrame(table).assign(cell_id=cell.cell_id, **keys))
         policies.append(pd.DataFrame(data["policies"]).assign(cell_id=cell.cell_id, **keys))
     if episodes:
         _write_parquet(pd.concat(episodes, ignore_index=True), Path(run_dir) / "episodes.parquet")

@@ -159,18 +159,30 @@ def _run_dir(tmp_path, cell_text: str | bytes):
 
 
 @pytest.mark.parametrize("content,why", [
-    (b"\x89PNG\x00\xff\xfe", "UnicodeDecodeError"),
+    (b"\x89PNG\x00\xff\xfe", "damaged cell file"),
     ("[]", "not a cell result"),
-    (json.dumps({"cell_id": "c1", "status": "ok", "config": {"method": "mtbc"}, "episodes": {}}), "no episode table"),
-    (json.dumps({"cell_id": "c1", "status": "ok", "config": {"method": "mtbc"},
-                 "episodes": {k: [] for k in ("policy_id", "config_index", "configuration", "success",
-                                              "first_success_step", "return", "length")}}), "no episodes"),
+    (json.dumps({"cell_id": "c1", "status": "ok", "config": {"method": "mtbc"}}), "has no episodes"),
 ])
 def test_report_on_a_damaged_cell_file(tmp_path, content, why, cli):
     run, path = _run_dir(tmp_path, content)
     before = path.read_bytes()
-    one_line_exit_2(cli("report", "--results", str(run), "--reps", "10"), "damaged cell file", why)
+    one_line_exit_2(cli("report", "--results", str(run), "--reps", "10"), why)
     assert path.read_bytes() == before and not (run / "report").exists()
+
+
+@pytest.mark.parametrize("episodes,why", [
+    (None, "no episode table"),
+    ({k: [] for k in ("policy_id", "config_index", "configuration", "success", "first_success_step",
+                      "return", "length")}, "no episodes"),
+])
+def test_a_stored_ok_cell_without_episodes_stops_consolidation(tmp_path, episodes, why):
+    from benchmark.store import consolidate
+
+    record = {"cell_id": "c1", "status": "ok", "config": {"method": "mtbc"}}
+    run, path = _run_dir(tmp_path, json.dumps(record if episodes is None else dict(record, episodes=episodes)))
+    with pytest.raises(UserError, match=why):
+        consolidate(run, [SimpleNamespace(cell_id="c1", config={})])
+    assert not (run / "episodes.parquet").exists()
 
 
 # 7. a damaged zoo shard is collected again

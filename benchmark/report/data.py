@@ -128,6 +128,11 @@ def load_run(run_dir) -> RunData:
             raise UserError(f"{episodes_path}: {exc}") from None
     else:  # no cell produced episodes (all failed, or none finished yet)
         episodes = pd.DataFrame(columns=list(metrics.EPISODE_COLUMNS))
+    empty = sorted(cid for cid, cell in cells.items()
+                   if cell["status"] == "ok" and cid not in set(episodes.get("cell_id", ())))
+    if empty:
+        raise UserError(f"cell {empty[0]} of {run_dir} is ok but has no episodes in episodes.parquet"
+                        f"{f' (and {len(empty) - 1} more)' if len(empty) > 1 else ''}; rerun the run to rebuild it")
     policies = None
     if (run_dir / "policies.parquet").is_file():
         table = _read_parquet(run_dir / "policies.parquet")
