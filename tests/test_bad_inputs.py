@@ -105,11 +105,12 @@ def test_a_suite_path_names_the_run_directory_under_results(tmp_path, cli):
 
 # 5. a damaged or mismatched trained model is retrained with one line
 def _saved_model(tmp_path):
+    from test_generators_synthetic import synthetic_zoo
+
     from benchmark.config import load_profile
     from benchmark.plan import resolve_method
     from benchmark.training import save_model
     from generators.controls import NearestCheckpoint
-    from test_generators_synthetic import synthetic_zoo
 
     zoo = synthetic_zoo()
     method = resolve_method("nearest-checkpoint", load_profile("smoke"))
@@ -244,9 +245,10 @@ def test_argparse_errors_are_one_line(cli):
 
 # the condition policies' parameters never reach a method
 def test_methods_get_no_condition_parameters(monkeypatch):
+    from test_generators_synthetic import synthetic_zoo
+
     from benchmark import cells, engine
     from benchmark.api import ParameterProposal
-    from test_generators_synthetic import synthetic_zoo
 
     zoo = synthetic_zoo()
     seen = {}

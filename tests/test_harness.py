@@ -180,3 +180,32 @@ def test_dry_run_prints_the_plan_and_runs_nothing(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "72 cells" in result.stdout and "-n20-" in result.stdout and "CPU-hours" in result.stdout
     assert not (tmp_path / "runs").exists() and not (tmp_path / "zoo").exists()
+
+
+def test_sigterm_stops_a_run_like_ctrl_c(reference, results):
+    proc = _smoke(results, 0, background=True)
+    cells_dir = results / "runs" / "smoke-smoke" / "cells"
+    assert _wait_for(lambda: cells_dir.is_dir() and len(list(cells_dir.glob("*.json"))) >= 1)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-2000:]
+    assert err.strip().splitlines()[-1].startswith("interrupted")
+    finished = _cells(results)
+    assert _smoke(results, 0).returncode == 0
+    assert all(_cells(results)[name] == mtime for name, mtime in finished.items())
+
+
+def test_a_finished_rerun_starts_no_ray_and_returns_quickly(reference):
+    code = ("import sys, ray\n"
+            "def refuse(*args, **kwargs):\n"
+            "    raise SystemExit('ray.init called')\n"
+            "ray.init = refuse\n"
+            "from benchmark.cli import main\n"
+            "sys.exit(main(sys.argv[1:]))\n")
+    args = ["run", "--suite", "smoke", "--profile", "smoke", "--methods", *METHODS, "--workers", "2",
+            "--results", str(reference)]
+    start = time.time()
+    result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert time.time() - start < 10
+    assert "ray" not in result.stderr.lower()
