@@ -87,7 +87,7 @@ class Method(ABC):
     Config: ClassVar[type]
     reads: ClassVar[tuple[str, ...]] = ("states", "actions")
     """Condition fields `propose` reads, among CONDITION_FIELDS; printed in every report.
-    The harness never passes the condition policies' parameters (they are NaN in `propose`)."""
+    The harness never passes the condition policies' parameters (`conditions.params` is (n, 0))."""
 
     def __init__(self, config, spec: PolicySpec):
         self.config = config
@@ -112,7 +112,8 @@ class Method(ABC):
     @abstractmethod
     def propose(self, conditions: PolicySet, seed: int) -> Proposal:
         """Policies for one cell, prompted or adapted with `conditions` (the cell's n
-        condition trajectories of one task, possibly with noisy actions; their `params` are NaN)."""
+        condition trajectories of one task, possibly with noisy actions; their `params` are an
+        (n, 0) array: the policies to reproduce are not given)."""
 
     def reconstruct(self, params: np.ndarray) -> np.ndarray | None:
         """(N, P) parameter vectors passed through the method's encoder and decoder, for the

@@ -1,4 +1,4 @@
-"""`python -m benchmark {list,collect,check-zoo,train,run,report,import-authors}`: the command line.
+"""`python -m benchmark {list,collect,check-zoo,train,run,report,import-authors,diagnose}`: the CLI.
 
 Every user error (unknown name, damaged file, mismatched zoo, bad option) prints one line and
 exits 2; SIGTERM stops a command as Ctrl-C does (exit 130, finished work kept).
