@@ -46,3 +46,20 @@ def test_all_tasks_build_and_their_experts_succeed():
     for task in ALL_TASKS[:4]:
         traj = rollout(make_env(task, EVAL_CONFIGURATIONS[0]), expert_policy(task).get_action, steps_after_success=0)
         assert traj.success, task
+
+
+def test_domains_own_their_tasks():
+    from benchmark.envs import DOMAINS, domain_of, get_domain
+
+    assert set(DOMAINS) == {"metaworld", "robosuite"}
+    assert domain_of("door-open") is get_domain("metaworld") and domain_of("Lift") is get_domain("robosuite")
+    metaworld, robosuite = DOMAINS["metaworld"], DOMAINS["robosuite"]
+    assert metaworld.tasks == ALL_TASKS and (metaworld.obs_dim, metaworld.act_dim) == (39, 4)
+    assert metaworld.horizon("reach") == 500
+    assert robosuite.tasks == ("Lift", "Door", "NutAssemblyRound") and (robosuite.obs_dim, robosuite.act_dim) == (23, 7)
+    assert [robosuite.horizon(t) for t in robosuite.tasks] == [150, 300, 400]
+    assert robosuite.robots == ("Panda", "Sawyer")
+    with pytest.raises(UserError, match="unknown task 'lift' \\(did you mean: Lift"):
+        domain_of("lift")
+    with pytest.raises(UserError, match="unknown domain"):
+        get_domain("mujoco")
