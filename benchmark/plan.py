@@ -44,6 +44,9 @@ class ResolvedMethod:
     zoo_overrides: dict
     """Zoo settings the variant changes (ZOO_KEYS)."""
 
+    def __hash__(self) -> int:  # workers cache loaded models by it
+        return hash((self.name, self.target, config_hash(self.config), config_hash(self.zoo_overrides)))
+
     def build_config(self):
         """The Config dataclass of this method (imports the class)."""
         cls = METHODS.get(self.target)

@@ -220,6 +220,7 @@ def test_typed_variant_values_keep_their_json_form():
     method = resolve_method("make-an-agent[latent_width=64,condition=h]", load_profile("smoke"))
     assert method.config["latent_width"] == 64 and method.config["condition"] == "h"
     assert method.build_config().latent_width == 64
+    assert hash(method) == hash(resolve_method("make-an-agent[latent_width=64,condition=h]", load_profile("smoke")))
 
 
 # 9. --results that is a file or cannot be created
