@@ -43,7 +43,15 @@ SLOW_MODULES = {
 """Modules whose every test steps MetaWorld, starts Ray or trains a network."""
 
 
+SLOW_TESTS = {
+    "test_tables_and_summary", "test_report_skips_missing_suites_and_is_deterministic",
+    "test_report_merges_runs_of_different_suites",
+}
+"""Pure-analysis tests that still take several seconds each (full reports with bootstraps)."""
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if item.module.__name__ in SLOW_MODULES or {"tiny_zoo", "test_results"} & set(item.fixturenames):
+        if (item.module.__name__ in SLOW_MODULES or item.originalname in SLOW_TESTS
+                or {"tiny_zoo", "test_results"} & set(item.fixturenames)):
             item.add_marker(pytest.mark.slow)
