@@ -45,9 +45,9 @@ import torch
 from torch import nn
 
 from baselines.common import check_policy_set, load_tensors, save_tensors, seeded
+from benchmark.api import ActorProposal, Method, config_from_dict, config_to_dict
 from benchmark.policy import PolicySpec
 from benchmark.zoo.format import PolicySet, Zoo
-from benchmark.api import ActorProposal, Method, config_from_dict, config_to_dict
 
 REDUCTIONS: dict[str, str] = {
     "paper": ("the Make-An-Agent paper does not give its DT's size: Prompt-DT's (3 layers, 1 head, width 128, "

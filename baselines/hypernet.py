@@ -157,7 +157,6 @@ class HyperPolicy(nn.Module):
 
 class HyperNetwork(Method):
     name = "hypernet"
-    label = "offline trajectory-conditioned hypernetwork, AWR"
     Config = Config
     reads = ("states", "actions", "rewards")
 
