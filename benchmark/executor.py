@@ -108,17 +108,28 @@ def _init_ray(workers: int, address: str | None) -> None:
     common = dict(runtime_env={"env_vars": SINGLE_THREAD_ENV}, log_to_driver=VERBOSE, logging_level=level)
     if address:
         check_address(address)
+        if "RAY_AUTH_MODE" not in os.environ:
+            _token_auth_as_for_a_local_cluster()
         try:
             ray.init(address=address, **common)
-        except Exception as exc:  # Ray raises several types for a refused token
-            if "auth" not in str(exc).lower() or "RAY_AUTH_MODE" in os.environ:
-                raise UserError(f"cannot join the Ray cluster at {address}: {str(exc).splitlines()[0]}") from None
-            # a plain `ray start --head` runs without token auth while this process has a token
-            os.environ["RAY_AUTH_MODE"] = "disabled"
-            ray.init(address=address, **common)
+        except Exception as exc:  # Ray raises several types (refused token, version mismatch, ...)
+            raise UserError(f"cannot join the Ray cluster at {address}: {str(exc).strip().splitlines()[0]}") from None
     else:
         ray.init(num_cpus=workers, include_dashboard=False, object_store_memory=512 * 1024**2, **common)
     _started_here = True
+
+
+def _token_auth_as_for_a_local_cluster() -> None:
+    """A plain `ray start --head` turns token authentication on when this user has a token
+    (~/.ray/auth_token, written by any earlier local Ray), but Ray's driver picks the token up
+    only for address='auto'; do the same for an explicit address (Ray 2.60's own helper)."""
+    try:
+        from ray._private.authentication.authentication_token_setup import (
+            maybe_enable_token_auth_if_token_available,
+        )
+    except ImportError:  # another Ray version: its own defaults apply
+        return
+    maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
 
 
 def shutdown() -> None:
