@@ -18,6 +18,9 @@ Settings (measured in ../shared/reference/robosuite.md):
   (`env.rng.bit_generator.state = default_rng(k)...`), which fixes the object placement
   and the joint-initialisation noise; the same `k` gives the same placement on both robots.
   The ranges are MetaWorld's (zoo 0..99_999, conditions 100_000+i, evaluation 1_000_000+).
+  Every env is built with the same seed (`BUILD_SEED`): Lift draws its cube's size from the
+  build seed, once per build, so the cube is the same in every configuration and on both
+  robots, and an env reseeded to another configuration equals a fresh one.
 - Sawyer fix: in 1.5.2 Sawyer's `robot0_link0_collision` touches `robot0_base_col` and locks
   joint 0; its contacts are switched off after every `make` (`_fix_sawyer`).
 """
@@ -38,6 +41,7 @@ HORIZONS: dict[str, int] = {"Lift": 150, "Door": 300, "NutAssemblyRound": 400}
 OBS_DIM = 23
 ACT_DIM = 7
 OBJECT_DIM = 14  # the task's object state, zero-padded
+BUILD_SEED = 0   # seed of every build (fixes Lift's cube size); configurations reseed in place
 
 # Mean finger joint opening (q0 - q1) / 2, fully closed .. fully open (measured, empty hand).
 GRIPPER_RANGE: dict[str, tuple[float, float]] = {"Panda": (0.0013, 0.0390), "Sawyer": (-0.0118, 0.0106)}
@@ -83,7 +87,7 @@ def _fix_sawyer(env) -> None:
     model.geom_conaffinity[gid] = 0
 
 
-def make_raw_env(task: str, robot: str, seed: int = 0):
+def make_raw_env(task: str, robot: str, seed: int = BUILD_SEED):
     """The plain robosuite env with the benchmark's settings and the Sawyer fix (no wrapper)."""
     suite = _suite()
     env = suite.make(task, robots=robot, has_renderer=False, has_offscreen_renderer=False,
@@ -175,12 +179,14 @@ class RobosuiteEnv:
     configuration exactly; `step(a) -> (obs, reward, terminated, truncated, info)` with
     `info["success"]` (0.0/1.0) and `truncated` at the horizon. `terminated` is always False
     (as in MetaWorld): the callers stop at the first success. `raw` is the robosuite env.
+    `configuration` may be reassigned between episodes: the next reset reseeds in place and
+    gives that configuration exactly as a new env would, without the 1-3.5 s of a build.
     Cannot be pickled: build it inside the process that steps it."""
 
     def __init__(self, task: str, configuration: int, robot: str):
         self.task, self.configuration, self.robot = task, int(configuration), robot
         self.max_path_length = HORIZONS[task]
-        self.raw = make_raw_env(task, robot, seed=self.configuration)
+        self.raw = make_raw_env(task, robot)
         self.curr_path_length = 0
 
     def reset(self, *, seed=None, options=None):
