@@ -7,12 +7,16 @@ evaluation configurations, and the run's CPU seconds. Optionally adds the checkp
 existing zoo (e.g. a SAC zoo) as a row per task.
 
     OMP_NUM_THREADS=1 python scripts/bench_zoo.py --runs 2 --recipes 1 4 --workers 2
+
+Each finished run is appended to --out (JSON lines), so a killed measurement resumes.
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -51,26 +55,33 @@ def main() -> None:
     parser.add_argument("--recipes", type=int, nargs="+", default=[1, 4], help="configurations per run")
     parser.add_argument("--checkpoints", type=int, default=20, help="checkpoints harvested per run")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=Path("results/bench_zoo.jsonl"), help="finished runs (JSON lines)")
     args = parser.parse_args()
     overrides = dict(checkpoints_per_run=args.checkpoints, conditions_per_run=10)
-    jobs = [(t, s, k, overrides) for t in args.tasks for k in args.recipes for s in range(args.runs)]
+    done = [json.loads(line) for line in args.out.read_text().splitlines()] if args.out.is_file() else []
+    finished = {(r["task"], r["recipe"], r["run_seed"]) for r in done}
+    jobs = [(t, s, k, overrides) for t in args.tasks for k in args.recipes for s in range(args.runs)
+            if (t, f"K={k}", s) not in finished]
     started = time.time()
-    rows = []
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     for outcome in execute(one_run, jobs, workers=args.workers, desc="zoo recipes: runs"):
         if not outcome.ok:
             raise SystemExit(outcome.error)
-        rows.append(outcome.result)
-    frame = pd.DataFrame(rows)
+        with open(args.out, "a") as handle:
+            handle.write(json.dumps(outcome.result) + "\n")
+    wanted = {(t, f"K={k}", s) for t in args.tasks for k in args.recipes for s in range(args.runs)}
+    rows = [json.loads(line) for line in args.out.read_text().splitlines()]
+    frame = pd.DataFrame([r for r in rows if (r["task"], r["recipe"], r["run_seed"]) in wanted])
     table = frame.groupby(["task", "recipe"]).agg(
         checkpoints=("checkpoints", "sum"),
         eval_success=("eval_success", lambda s: float(np.mean(np.concatenate([np.asarray(x) for x in s])))
                       if sum(len(x) for x in s) else float("nan")),
         run_cpu_s=("run_cpu_s", "mean")).unstack("recipe")
-    print(table.round(2).to_markdown())
+    print(table.round(2).to_string())
     means = frame.groupby("recipe").apply(
         lambda g: pd.Series(dict(eval_success=np.mean(np.concatenate([np.asarray(x) for x in g.eval_success])),
                                  run_cpu_s=g.run_cpu_s.mean())), include_groups=False)
-    print(means.round(3).to_markdown())
+    print(means.round(3).to_string())
     print(f"{len(jobs)} runs on {args.workers} workers in {time.time() - started:.0f} s wall")
 
 

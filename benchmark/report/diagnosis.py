@@ -73,7 +73,7 @@ def loss_figure(models: dict) -> Figure | None:
     if not stages:
         return None
     with style():
-        fig = Figure(figsize=(4 * len(stages), 3.2))
+        fig = Figure(figsize=(4.5 * len(stages), 3.2), layout="constrained")
         axes = np.atleast_1d(fig.subplots(1, len(stages)))
         for ax, stage in zip(axes, stages):
             for seed, history in sorted(curves.items()):
