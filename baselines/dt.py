@@ -56,7 +56,8 @@ REDUCTIONS: dict[str, str] = {
               "the variant dt[finetune_steps=0]); timesteps relative to the segment (the DT paper embeds "
               "episode steps); success-to-go instead of a return-to-go of the dense reward"),
     "mini": ("width 64 (128), 2 layers (3), batch 32 (64), 2k pretraining steps (50k); finetuning 40 steps per cell "
-             "(200)"),
+             "(200). The 2k steps are a CPU bound, not a plateau: on the mini zoo (whole distillation runs held out) "
+             "the held-out action loss was 0.090, 0.055, 0.039, 0.032, 0.028 at 250..1250 steps, still falling"),
     "smoke": "1 layer, width 32, context 5, prompt 2, a few steps: plumbing only",
 }
 
