@@ -7,7 +7,7 @@ from benchmark.api import MethodEntry
 
 MTBC = MethodEntry("baselines.mtbc:MultiTaskBC", display="Multi-task BC", rank=1)
 CARE = MethodEntry("baselines.care:CARE", display="CARE", rank=2)
-HYPERNET = MethodEntry("baselines.hypernet:HyperNetwork", display="hypernetwork", rank=3)
+HYPERNET = MethodEntry("baselines.hypernet:HyperNetwork", display="offline hypernetwork (AWR)", rank=3)
 DT = MethodEntry("baselines.dt:DecisionTransformer", display="Decision Transformer", rank=4)
 EXPERT = MethodEntry("baselines.bounds:ScriptedExpert", display="scripted expert", rank=8)
 RANDOM = MethodEntry("baselines.bounds:RandomPolicy", display="random actions", rank=9)

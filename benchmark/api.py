@@ -133,8 +133,8 @@ def _type_name(hint) -> str:
 
 def _check_value(hint, value, default) -> str | None:
     """Why `value` does not fit the annotation `hint` (None if it does). Numbers keep the sign
-    of the field's default: a width, count or rate that defaults to >= 0 cannot go negative,
-    one that defaults to > 0 cannot be 0."""
+    of the field's default: a width, count or rate that defaults to >= 0 cannot go negative
+    (0 stays allowed: it often means "off", as dt[finetune_steps=0] or CARE's offline path)."""
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
         reasons = [_check_value(h, value, default) for h in typing.get_args(hint)]
@@ -159,8 +159,6 @@ def _check_value(hint, value, default) -> str | None:
         if isinstance(value, bool) or not isinstance(value, allowed):
             return f"expected {hint.__name__}, got {value!r}"
         if isinstance(default, (int, float)) and not isinstance(default, bool):
-            if default > 0 and value <= 0:
-                return f"must be > 0, got {value!r}"
             if default >= 0 and value < 0:
                 return f"must be >= 0, got {value!r}"
         return None

@@ -202,7 +202,7 @@ def test_damaged_zoo_shard_is_removed_for_recollection(tmp_path, capsys):
 # 8. variant values are typed and checked at planning time
 @pytest.mark.parametrize("variant,fragment", [
     ("make-an-agent[latent_width=abc]", "latent_width expected int"),
-    ("make-an-agent[latent_width=-8]", "latent_width must be > 0"),
+    ("make-an-agent[latent_width=-8]", "latent_width must be >= 0"),
     ("make-an-agent[ae_lr=fast]", "ae_lr expected float"),
     ("make-an-agent[ae_clamp_when_encoding=2]", "expected true or false"),
     ("make-an-agent[zoo_hidden=0]", "zoo_hidden must be a positive integer"),
