@@ -163,8 +163,10 @@ class HyperNetwork(Method):
     def __init__(self, config: Config, spec: PolicySpec):
         super().__init__(config, spec)
         self.model: HyperPolicy | None = None
-        if not config.context_rewards:
-            self.reads = ("states", "actions")
+
+    @classmethod
+    def reads_for(cls, config: Config) -> tuple[str, ...]:
+        return cls.reads if config.context_rewards else ("states", "actions")
 
     def _context(self, data: PolicySet) -> tuple[torch.Tensor, torch.Tensor]:
         """(context (N, L, obs + act [+ 1]), lengths (N,)) of the first context_steps steps; the scaled

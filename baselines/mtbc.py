@@ -104,10 +104,12 @@ class MultiTaskBC(Method):
 
     def __init__(self, config: Config, spec: PolicySpec):
         super().__init__(config, spec)
-        if config.task_onehot:
-            self.reads = ("states", "actions", "task")
         self.tasks: list[str] = []
         self.actor: EnsembleGaussianActor | None = None
+
+    @classmethod
+    def reads_for(cls, config: Config) -> tuple[str, ...]:
+        return (*cls.reads, "task") if config.task_onehot else cls.reads
 
     # -- inputs -----------------------------------------------------------------------------
     def _input_spec(self) -> PolicySpec:

@@ -93,6 +93,12 @@ class Method(ABC):
         self.config = config
         self.spec = spec
 
+    @classmethod
+    def reads_for(cls, config) -> tuple[str, ...]:
+        """What `propose` reads under `config` (a variant may read more or less): `reads` unless
+        the method overrides this."""
+        return cls.reads
+
     @abstractmethod
     def fit(self, zoo: Zoo, seed: int) -> dict:
         """Train on the zoo (its seen tasks' checkpoints and trajectories); returns a dict

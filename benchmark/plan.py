@@ -76,7 +76,8 @@ def describe_method(method: ResolvedMethod, profile_name: str) -> dict:
     cls = METHODS.get(method.target)
     return dict(base=method.base, display=entry.display or method.base, rank=entry.rank,
                 axis_labels=entry.axis_labels, value_order=entry.value_order,
-                reads=list(getattr(cls, "reads", ())), reductions=reductions_of(cls, profile_name))
+                reads=list(cls.reads_for(method.build_config())),
+                reductions=reductions_of(cls, profile_name))
 
 
 @dataclass(frozen=True)

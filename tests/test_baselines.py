@@ -306,7 +306,7 @@ def test_hypernet_without_context_rewards_ignores_rewards(zoo):
     shuffled = conditions.subset(np.arange(len(conditions)))
     shuffled.rewards = np.random.default_rng(0).normal(0, 5, conditions.rewards.shape).astype(np.float32)
     np.testing.assert_array_equal(method.propose(conditions, seed=0).params, method.propose(shuffled, seed=0).params)
-    assert method.reads == ("states", "actions") and "rewards" in hypernet.HyperNetwork.reads
+    assert cls.reads_for(cfg) == ("states", "actions") and "rewards" in hypernet.HyperNetwork.reads
     # with rewards (the default), changing them changes the policies
     rewarded = cls(config_with("hypernet", steps=3)[1], SPEC)
     rewarded.fit(zoo, seed=0)
@@ -317,5 +317,5 @@ def test_methods_declare_what_they_read():
     assert dt.DecisionTransformer.reads == ("states", "actions", "successes")
     assert care.CARE.reads == ("states", "actions", "successes", "task")
     assert mtbc.MultiTaskBC.reads == ("states", "actions")
-    onehot = mtbc.MultiTaskBC(mtbc.Config(task_onehot=True), SPEC)
-    assert onehot.reads == ("states", "actions", "task")
+    assert mtbc.MultiTaskBC.reads_for(mtbc.Config(task_onehot=True)) == ("states", "actions", "task")
+    assert mtbc.MultiTaskBC.reads_for(mtbc.Config()) == ("states", "actions")
