@@ -9,6 +9,7 @@ A rerun of the same command skips finished work; with nothing left, it starts no
 """
 from __future__ import annotations
 
+import json
 import sys
 import time
 from pathlib import Path
@@ -67,6 +68,16 @@ def _train(jobs: list, workers: int, address: str | None, desc: str, skipped: in
     return failures
 
 
+def _tables_of(run_dir: Path, cells: list) -> bool:
+    """Whether run.json, summary.csv and tables.md were written for exactly these cells."""
+    try:
+        run = json.loads((run_dir / "run.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return (isinstance(run, dict) and run.get("cells") == [c.cell_id for c in cells]
+            and (run_dir / "summary.csv").is_file() and (run_dir / "tables.md").is_file())
+
+
 def run_suite(suite: str, profile: str, results: Path, methods: list[str] | None = None, seeds: int | None = None,
               workers: int = 2, address: str | None = None, tag: str | None = None) -> int:
     """Run a suite to its tables; exit code 1 if a cell failed."""
@@ -78,6 +89,9 @@ def run_suite(suite: str, profile: str, results: Path, methods: list[str] | None
     (run_dir / "cells").mkdir(parents=True, exist_ok=True)
     cells = planned.cells
     todo = [c for c in cells if cell_status(run_dir, c.cell_id) != "ok"]
+    if not todo and _tables_of(run_dir, cells):
+        print(f"{len(cells)} cells ok, all finished before; tables: {run_dir / 'tables.md'}")
+        return 0
 
     jobs = _models_to_train(planned, todo, zoos)
     failures = _train(jobs, workers, address, f"train {planned.suite.name}: models", len(planned.trainings) - len(jobs))
