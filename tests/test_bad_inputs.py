@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from types import SimpleNamespace
 
@@ -297,17 +299,20 @@ def test_address_of_a_plain_ray_start_head_cluster_works(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_AUTH")}
     ray = os.path.join(os.path.dirname(sys.executable), "ray")
     # --block keeps the head in this process group, so killing the group stops it (and only it)
+    temp_dir = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # Ray's socket paths must stay short
+    log = open(tmp_path / "head.log", "w")
     head = subprocess.Popen([ray, "start", "--head", "--block", f"--port={port}", "--num-cpus=1",
-                             "--include-dashboard=false", f"--temp-dir={tmp_path / 'ray'}"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True)
+                             "--include-dashboard=false", f"--temp-dir={temp_dir}"],
+                            stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     try:
-        deadline = time.time() + 90
-        while time.time() < deadline:
+        deadline = time.time() + 240
+        while time.time() < deadline and head.poll() is None:
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
                 break
             except OSError:
                 time.sleep(0.5)
+        assert head.poll() is None, (tmp_path / "head.log").read_text()[-2000:]
         code = ("from benchmark.executor import execute, shutdown\n"
                 f"print(sum(o.result for o in execute(abs, [-1, -2], address='127.0.0.1:{port}')))\n"
                 "shutdown()\n")
@@ -317,3 +322,5 @@ def test_address_of_a_plain_ray_start_head_cluster_works(tmp_path):
     finally:
         os.killpg(head.pid, signal.SIGTERM)
         head.wait(timeout=60)
+        log.close()
+        shutil.rmtree(temp_dir, ignore_errors=True)
