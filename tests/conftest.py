@@ -45,9 +45,11 @@ SLOW_MODULES = {
 
 SLOW_TESTS = {
     "test_tables_and_summary", "test_report_skips_missing_suites_and_is_deterministic",
-    "test_report_merges_runs_of_different_suites",
+    "test_report_merges_runs_of_different_suites",  # full reports with bootstraps
+    "test_stage_losses_fall", "test_generation_is_seeded_and_one_policy_per_condition",  # train
+    "test_suite_features_match_a_real_trajectory_layout",  # steps MetaWorld
 }
-"""Pure-analysis tests that still take several seconds each (full reports with bootstraps)."""
+"""Tests in otherwise fast modules that train, step MetaWorld or take several seconds."""
 
 
 def pytest_collection_modifyitems(config, items):
