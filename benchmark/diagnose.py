@@ -26,27 +26,16 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
-from benchmark.api import METHODS
-from benchmark.config import load_profile
-from benchmark.envs import EVAL_CONFIGURATIONS, check_task
 from benchmark.errors import UserError
-from benchmark.executor import execute
-from benchmark.plan import (
-    ResolvedMethod,
-    TrainingJob,
-    condition_rows,
-    proposal_seed,
-    resolve_method,
-    run_dir_for,
-    stable_int,
-    zoo_settings,
-)
-from benchmark.provenance import atomic_write_json, code_version, config_hash, provenance
-from benchmark.training import check_model, load_model, model_dir
+
+if TYPE_CHECKING:  # the CLI imports this module for its parser: torch and pandas load on use
+    import pandas as pd
+
+    from benchmark.plan import ResolvedMethod
 
 DIAGNOSIS_FORMAT = "b2p-diagnosis"
 STAGES = ("checkpoint", "reconstruction", "own-trajectory", "condition", "nearest-checkpoint")
@@ -86,6 +75,8 @@ def has_hook(cls, name: str) -> bool:
 
 def checkpoint_rows(zoo, task: str, n: int) -> np.ndarray:
     """A seeded sample of n checkpoint rows of `task` (the same for every training seed)."""
+    from benchmark.plan import stable_int
+
     rows = np.flatnonzero(zoo.checkpoints.tasks == task)
     if len(rows) < n:
         raise UserError(f"zoo {zoo.zoo_id} has {len(rows)} checkpoints of {task}; --policies asks for {n}")
@@ -122,6 +113,7 @@ def run_unit(unit: DiagnosisUnit) -> dict:
 
     from benchmark.cells import _cached_zoo
     from benchmark.engine import evaluate
+    from benchmark.training import load_model
 
     zoo = _cached_zoo(unit.zoo_root)
     model = load_model(unit.method, Path(unit.model_dir), zoo.spec)[0] if unit.method else None
@@ -159,6 +151,11 @@ def summarise(success: np.ndarray) -> dict:
 def plan_units(method: ResolvedMethod, control: ResolvedMethod, profile, zoo, tasks: list[str], seeds: int,
                policies: int, model_dirs: dict, version: str) -> list[DiagnosisUnit]:
     """The units of a diagnosis; `model_dirs` maps (method name, seed) to a trained model."""
+    from benchmark.api import METHODS
+    from benchmark.envs import EVAL_CONFIGURATIONS
+    from benchmark.plan import condition_rows, proposal_seed, stable_int
+    from benchmark.provenance import config_hash
+
     has_encoder = has_hook(METHODS.get(method.target), "reconstruct")
     stages = [s for s in STAGES if s != "reconstruction" or has_encoder]
     units = []
@@ -190,7 +187,15 @@ def plan_units(method: ResolvedMethod, control: ResolvedMethod, profile, zoo, ta
 def diagnose(method_name: str, profile_name: str, results: Path, tasks: list[str] | None = None, seeds: int = 1,
              policies: int = 20, workers: int = 2, address: str | None = None, tag: str | None = None) -> int:
     """Diagnose a method stage by stage (see the module docstring); exit code 1 if a unit failed."""
+    import pandas as pd
+
+    from benchmark.config import load_profile
+    from benchmark.envs import EVAL_CONFIGURATIONS, check_task
+    from benchmark.executor import execute
+    from benchmark.plan import TrainingJob, resolve_method, run_dir_for, zoo_settings
+    from benchmark.provenance import atomic_write_json, code_version, provenance
     from benchmark.run import _train
+    from benchmark.training import check_model, load_model, model_dir
     from benchmark.zoo.collect import build_zoo
 
     started = time.time()
