@@ -62,6 +62,7 @@ class CheckpointLookup(Method):
     """Shared part of the controls: the zoo's checkpoints and their normalised features."""
 
     Config = FeatureConfig
+    reads = ("states", "actions", "successes")  # Make-An-Agent's embedding inputs
 
     def __init__(self, config, spec: PolicySpec):
         if config.traj_steps % config.traj_group:

@@ -233,6 +233,7 @@ class MakeAnAgent(Method):
 
     name = "make-an-agent"
     Config = Config
+    reads = ("states", "actions", "successes")  # h: first steps; v: the states after the first success
 
     def __init__(self, config: Config, spec: PolicySpec):
         if config.condition not in CONDITIONS:
