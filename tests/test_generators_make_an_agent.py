@@ -12,6 +12,7 @@ import re
 import numpy as np
 import pytest
 import torch
+from test_generators_synthetic import synthetic_policy_set, synthetic_zoo
 
 from benchmark.envs import make_env
 from benchmark.errors import UserError
@@ -19,7 +20,6 @@ from benchmark.policy import BatchedPolicies
 from generators.make_an_agent.autoencoder import ParameterAutoencoder, train_autoencoder
 from generators.make_an_agent.embedding import BehaviourEmbedding, behaviour_inputs, feature_sizes, train_embedding
 from generators.make_an_agent.model import PRESETS, REDUCTIONS, Config, MakeAnAgent, preset_config
-from test_generators_synthetic import synthetic_policy_set, synthetic_zoo
 
 torch.set_num_threads(1)
 
