@@ -30,6 +30,7 @@ from benchmark.rollout import rollout  # noqa: E402
 
 def expert_table(configurations: int) -> list[str]:
     rows = ["| robot | task | success | steps to success (min/median/max) | CPU s |", "|---|---|---|---|---|"]
+    print("\n".join(rows), flush=True)
     for robot in ROBOTS:
         for task in TASKS:
             start = time.process_time()
