@@ -23,9 +23,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmark.envs import EVAL_CONFIGURATION_BASE, expert_policy, make_env  # noqa: E402
-from benchmark.envs.robosuite import ROBOTS, TASKS, make_raw_env, reseed  # noqa: E402
-from benchmark.rollout import rollout  # noqa: E402
+from benchmark.envs import EVAL_CONFIGURATION_BASE, expert_policy, make_env
+from benchmark.envs.robosuite import ROBOTS, TASKS, make_raw_env, reseed
+from benchmark.rollout import rollout
 
 
 def expert_table(configurations: int) -> list[str]:

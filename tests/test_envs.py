@@ -1,9 +1,18 @@
 import numpy as np
 import pytest
 
-from benchmark.envs import (ALL_TASKS, EVAL_CONFIGURATIONS, SEEN_TASKS, UNSEEN_TASKS, check_task,
-                            condition_configuration, expert_policy, initial_observation, make_env,
-                            train_configuration)
+from benchmark.envs import (
+    ALL_TASKS,
+    EVAL_CONFIGURATIONS,
+    SEEN_TASKS,
+    UNSEEN_TASKS,
+    check_task,
+    condition_configuration,
+    expert_policy,
+    initial_observation,
+    make_env,
+    train_configuration,
+)
 from benchmark.errors import UserError
 from benchmark.rollout import rollout
 

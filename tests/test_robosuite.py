@@ -6,9 +6,15 @@ import functools
 import numpy as np
 import pytest
 
-from benchmark.envs import (EVAL_CONFIGURATIONS, condition_configuration, domain_of, expert_policy, make_env,
-                            train_configuration)
-from benchmark.envs.robosuite import HORIZONS, OBS_DIM, ROBOTS, TASKS, _suite, observe, reseed
+from benchmark.envs import (
+    EVAL_CONFIGURATIONS,
+    condition_configuration,
+    domain_of,
+    expert_policy,
+    make_env,
+    train_configuration,
+)
+from benchmark.envs.robosuite import HORIZONS, OBS_DIM, ROBOTS, TASKS, _suite, observe
 from benchmark.errors import UserError
 from benchmark.rollout import rollout
 

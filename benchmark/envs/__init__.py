@@ -20,10 +20,21 @@ import numpy as np
 from benchmark.envs import metaworld as _metaworld
 from benchmark.envs import robosuite as _robosuite
 from benchmark.envs.base import Domain
-from benchmark.envs.metaworld import (ACT_DIM, ALL_TASKS, CONDITION_CONFIGURATION_BASE,  # noqa: F401
-                                      EVAL_CONFIGURATION_BASE, EVAL_CONFIGURATIONS, MAX_EPISODE_STEPS,
-                                      OBS_DIM, SEEN_TASKS, TRAIN_CONFIGURATION_BASE, UNSEEN_TASKS,
-                                      check_task, condition_configuration, train_configuration)
+from benchmark.envs.metaworld import (  # noqa: F401
+    ACT_DIM,
+    ALL_TASKS,
+    CONDITION_CONFIGURATION_BASE,
+    EVAL_CONFIGURATION_BASE,
+    EVAL_CONFIGURATIONS,
+    MAX_EPISODE_STEPS,
+    OBS_DIM,
+    SEEN_TASKS,
+    TRAIN_CONFIGURATION_BASE,
+    UNSEEN_TASKS,
+    check_task,
+    condition_configuration,
+    train_configuration,
+)
 from benchmark.errors import unknown
 
 DOMAINS: dict[str, Domain] = {d.name: d for d in (_metaworld.DOMAIN, _robosuite.DOMAIN)}

@@ -130,7 +130,7 @@ class DoorExpert(_Expert):
 
     def act(self, obs):
         eef, opening, opening_vel = obs[0:3], obs[7], obs[8]
-        hinge, lever = obs[21], obs[22]
+        lever = obs[22]
         door, frame = self.door_frame(obs)
         pos, rot = self.grasp_pose(door, frame, lever)
         err = frame.T @ (eef - pos)                             # door frame: x along lever, y out, z up
