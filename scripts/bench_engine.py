@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmark import engine
 from benchmark.envs import EVAL_CONFIGURATIONS, make_env
-from benchmark.executor import execute
+from benchmark.executor import execute, shutdown
 from benchmark.policy import PolicySpec
 from benchmark.zoo.distill import DistillConfig, run_distill
 
@@ -117,6 +117,7 @@ def main() -> None:
     for workers in (1, 2):
         start = time.perf_counter()
         steps = sum(o.result for o in execute(workload_unit, jobs, workers=workers, desc="bench units"))
+        shutdown()  # the Ray session lives for a command; each worker count gets its own
         walls[workers] = time.perf_counter() - start
         print(f"  {workers} worker(s): {walls[workers]:6.1f} s for {steps} env steps")
     print(f"  speed-up 2 vs 1 workers: {walls[1] / walls[2]:.2f}x")
