@@ -120,7 +120,9 @@ def cmd_check_zoo(args) -> int:
 def cmd_run(args) -> int:
     from benchmark import run as driver
 
-    if args.dry_run:
+    if args.dry_run:  # writes nothing, so the results root is only checked, not created
+        if args.results.exists() and not args.results.is_dir():
+            raise UserError(f"--results {args.results} is a file, not a directory")
         return driver.dry_run(args.suite, args.profile, args.results, args.methods, args.seeds)
     _check_address(args)
     return driver.run_suite(args.suite, args.profile, writable_results(args.results), methods=args.methods,

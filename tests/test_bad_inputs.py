@@ -230,6 +230,7 @@ def test_results_that_is_a_file(tmp_path, cli):
     target = tmp_path / "file"
     target.write_text("x")
     one_line_exit_2(cli(*SMOKE, "--results", str(target)), "is a file")
+    one_line_exit_2(cli(*SMOKE, "--results", str(target), "--dry-run"), "is a file")
     assert target.read_text() == "x"
 
 
