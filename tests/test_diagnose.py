@@ -13,11 +13,14 @@ from benchmark.errors import UserError
 from benchmark.plan import plan
 
 
-class IdentityAutoencoder:
-    """A trained model whose encode -> decode is the identity."""
+class ScalingAutoencoder:
+    """A trained model whose encode -> decode scales the parameters (1: the identity)."""
+
+    def __init__(self, factor: float):
+        self.factor = factor
 
     def reconstruct(self, params: np.ndarray) -> np.ndarray:
-        return params.copy()
+        return params * self.factor
 
 
 def _success(task, kwargs) -> np.ndarray:
@@ -30,12 +33,16 @@ def _success(task, kwargs) -> np.ndarray:
 def test_identity_autoencoder_makes_reconstruction_equal_checkpoints(tiny_zoo):
     rows = checkpoint_rows(tiny_zoo, "reach", 5)
     checkpoints, _ = stage_policies("checkpoint", None, tiny_zoo, rows, seed=0)
-    reconstructed, extra = stage_policies("reconstruction", IdentityAutoencoder(), tiny_zoo, rows, seed=0)
+    reconstructed, extra = stage_policies("reconstruction", ScalingAutoencoder(1.0), tiny_zoo, rows, seed=0)
     np.testing.assert_array_equal(reconstructed["params"], checkpoints["params"])
     assert np.all(extra["relative_error"] == 0.0)
     success_a, success_b = _success("reach", checkpoints), _success("reach", reconstructed)
     assert success_a.any()  # a comparison of two all-failures would prove nothing
     np.testing.assert_array_equal(success_b, success_a)
+    # the stage really goes through the method's autoencoder
+    halved, extra = stage_policies("reconstruction", ScalingAutoencoder(0.5), tiny_zoo, rows, seed=0)
+    np.testing.assert_allclose(halved["params"], 0.5 * checkpoints["params"])
+    np.testing.assert_allclose(extra["relative_error"], 0.5, rtol=1e-5)
 
 
 def test_diagnose_smoke_stages_seeds_resume_and_report(tiny_zoo, test_results):
