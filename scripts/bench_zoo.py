@@ -3,10 +3,12 @@
 For every seen task and run seed, one expert-distillation run per recipe (K configurations per
 run), then every harvested checkpoint rolled out in the 5 evaluation configurations (never seen
 in training). Prints, per task and recipe: checkpoints harvested, their mean success on the
-evaluation configurations, and the run's CPU seconds. Optionally adds the checkpoints of an
-existing zoo (e.g. a SAC zoo) as a row per task.
+evaluation configurations, and the run's CPU seconds. With --sac-steps N, a SAC run of N steps
+(the paper's collector: checkpoints every 5,000 steps once an evaluation has succeeded) is a
+recipe of its own, measured the same way.
 
     OMP_NUM_THREADS=1 python scripts/bench_zoo.py --runs 2 --recipes 1 4 --workers 2
+    OMP_NUM_THREADS=1 python scripts/bench_zoo.py --runs 1 --recipes 1 3 --sac-steps 100000 --tasks reach button-press
 
 Each finished run is appended to --out (JSON lines), so a killed measurement resumes.
 """
@@ -25,7 +27,7 @@ from benchmark.engine import evaluate
 from benchmark.envs import EVAL_CONFIGURATIONS, SEEN_TASKS, train_configuration
 from benchmark.executor import execute
 from benchmark.policy import PolicySpec
-from benchmark.zoo import distill
+from benchmark.zoo import distill, sac
 
 
 def success_on_eval(task: str, params: np.ndarray, spec: PolicySpec) -> np.ndarray:
@@ -36,16 +38,32 @@ def success_on_eval(task: str, params: np.ndarray, spec: PolicySpec) -> np.ndarr
     return success.mean(axis=1)
 
 
-def one_run(job: tuple[str, int, int, dict]) -> dict:
-    task, run_seed, k, overrides = job
+def pooled_mean(per_run: pd.Series) -> float:
+    """Mean over the checkpoints of all runs (each a list of successes); NaN when none were harvested."""
+    pooled = np.concatenate([np.asarray(x, float) for x in per_run])
+    return float(pooled.mean()) if len(pooled) else float("nan")
+
+
+def one_run(job: tuple[str, int, str, dict]) -> dict:
+    """One collection run of `recipe` ("K=<configurations per run>" or "SAC-<steps>")."""
+    task, run_seed, recipe, overrides = job
     spec = PolicySpec()
-    config = dataclasses.replace(distill.DistillConfig(**overrides), configurations_per_run=k)
     start = time.process_time()
-    checkpoints, _, stats = distill.run_distill(task, run_seed, train_configuration(run_seed), config, spec)
+    if recipe.startswith("SAC-"):
+        config = sac.make_config("paper", dict(total_steps=int(recipe[4:])))
+        # the state file makes a killed SAC run resume where it was, not from step 0
+        state_dir = overrides["sac_state_root"] / f"{task}-s{run_seed}"
+        checkpoints, _ = sac.run_sac(task, run_seed, config, state_dir=state_dir)
+        updates = max(config.total_steps - config.learning_starts, 0)
+    else:
+        config = dataclasses.replace(distill.DistillConfig(**overrides["distill"]),
+                                     configurations_per_run=int(recipe[2:]))
+        checkpoints, _, stats = distill.run_distill(task, run_seed, train_configuration(run_seed), config, spec)
+        updates = stats["updates"]
     run_cpu = time.process_time() - start
     success = success_on_eval(task, checkpoints.params, spec) if len(checkpoints) else np.zeros(0)
-    return dict(task=task, recipe=f"K={k}", run_seed=run_seed, checkpoints=len(checkpoints),
-                eval_success=success.tolist(), run_cpu_s=run_cpu, updates=stats["updates"])
+    return dict(task=task, recipe=recipe, run_seed=run_seed, checkpoints=len(checkpoints),
+                eval_success=success.tolist(), run_cpu_s=run_cpu, updates=updates)
 
 
 def main() -> None:
@@ -54,14 +72,17 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=2, help="run seeds per task and recipe")
     parser.add_argument("--recipes", type=int, nargs="+", default=[1, 4], help="configurations per run")
     parser.add_argument("--checkpoints", type=int, default=20, help="checkpoints harvested per run")
+    parser.add_argument("--sac-steps", type=int, default=0, help="add a SAC recipe of this many steps (0: none)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("results/bench_zoo.jsonl"), help="finished runs (JSON lines)")
     args = parser.parse_args()
-    overrides = dict(checkpoints_per_run=args.checkpoints, conditions_per_run=10)
+    overrides = dict(distill=dict(checkpoints_per_run=args.checkpoints, conditions_per_run=10),
+                     sac_state_root=args.out.with_suffix(".sac_state").resolve())
+    recipes = [f"K={k}" for k in args.recipes] + ([f"SAC-{args.sac_steps}"] if args.sac_steps else [])
     done = [json.loads(line) for line in args.out.read_text().splitlines()] if args.out.is_file() else []
     finished = {(r["task"], r["recipe"], r["run_seed"]) for r in done}
-    jobs = [(t, s, k, overrides) for t in args.tasks for k in args.recipes for s in range(args.runs)
-            if (t, f"K={k}", s) not in finished]
+    wanted = [(t, s, r) for t in args.tasks for r in recipes for s in range(args.runs)]
+    jobs = [(t, s, r, overrides) for t, s, r in wanted if (t, r, s) not in finished]
     started = time.time()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     for outcome in execute(one_run, jobs, workers=args.workers, desc="zoo recipes: runs"):
@@ -69,18 +90,14 @@ def main() -> None:
             raise SystemExit(outcome.error)
         with open(args.out, "a") as handle:
             handle.write(json.dumps(outcome.result) + "\n")
-    wanted = {(t, f"K={k}", s) for t in args.tasks for k in args.recipes for s in range(args.runs)}
+    wanted = {(t, r, s) for t, s, r in wanted}
     rows = [json.loads(line) for line in args.out.read_text().splitlines()]
     frame = pd.DataFrame([r for r in rows if (r["task"], r["recipe"], r["run_seed"]) in wanted])
     table = frame.groupby(["task", "recipe"]).agg(
-        checkpoints=("checkpoints", "sum"),
-        eval_success=("eval_success", lambda s: float(np.mean(np.concatenate([np.asarray(x) for x in s])))
-                      if sum(len(x) for x in s) else float("nan")),
+        checkpoints=("checkpoints", "sum"), eval_success=("eval_success", pooled_mean),
         run_cpu_s=("run_cpu_s", "mean")).unstack("recipe")
     print(table.round(2).to_string())
-    means = frame.groupby("recipe").apply(
-        lambda g: pd.Series(dict(eval_success=np.mean(np.concatenate([np.asarray(x) for x in g.eval_success])),
-                                 run_cpu_s=g.run_cpu_s.mean())), include_groups=False)
+    means = frame.groupby("recipe").agg(eval_success=("eval_success", pooled_mean), run_cpu_s=("run_cpu_s", "mean"))
     print(means.round(3).to_string())
     print(f"{len(jobs)} runs on {args.workers} workers in {time.time() - started:.0f} s wall")
 
