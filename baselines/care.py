@@ -37,8 +37,9 @@ with a TD3+BC-style actor loss (Fujimoto & Gu 2021), which offline SAC needs to 
 Adaptation per cell (offline, the SAC update with the same BC term): K copies of the pretrained
 agent, copy k on bootstrap resample k of the condition trajectories, with a SPARSE reward on the
 pretraining scale: the step of a trajectory's first success is terminal (evaluation episodes
-end there) with reward `success_value` = reward_scale * 10 / (1 - gamma), the value of staying
-in success with MetaWorld's best dense reward (10 per step) forever, which is the largest value
+end there) with reward `success_value` = reward_scale * reward_max / (1 - gamma), the value of
+staying in success with the domain's best dense reward (`Domain.reward_max`: MetaWorld 10 per
+step, Robosuite 1) forever, which is the largest value
 the pretrained critic can hold; every other step has reward 0; steps after the first success,
 and the last step of a failed trajectory (no next state), are not used. (A terminal reward of
 1, as before, sat far below the pretrained Q values in the tens and taught the critic that
@@ -73,7 +74,7 @@ from baselines.common import (
     seeded,
 )
 from benchmark.api import ActorProposal, Method, config_from_dict, config_to_dict
-from benchmark.envs import MAX_EPISODE_STEPS, make_env, train_configuration
+from benchmark.envs import domain_of, make_env, train_configuration
 from benchmark.errors import UserError
 from benchmark.policy import LOG_STD_MAX, LOG_STD_MIN, PolicySpec
 from benchmark.zoo.format import PolicySet, Zoo
@@ -88,9 +89,6 @@ REDUCTIONS: dict[str, str] = {
              "40 updates of batch 32 per cell (500 of 64)"),
     "smoke": "offline, a few updates, tiny widths: plumbing only",
 }
-
-DENSE_REWARD_MAX = 10.0
-"""MetaWorld v3's dense reward per step lies in [0, 10]."""
 
 # Task descriptions: vendored data, not written for this benchmark. Copied verbatim from mtrl
 # (https://github.com/facebookresearch/mtrl, config/env/metaworld-mt50.yaml, key `description`,
@@ -117,6 +115,11 @@ TASK_DESCRIPTIONS = {
     "reach": "Reach a goal position. Randomize the goal positions.",
     "reach-wall": "Bypass a wall and reach a goal. Randomize goal positions.",
     "coffee-button": "Push a button on the coffee machine. Randomize the position of the coffee machine.",
+    # Robosuite 1.5.2's own class docstrings (robosuite/environments/manipulation/*.py, MIT License),
+    # first sentence, verbatim: mtrl has no Robosuite tasks.
+    "Lift": "This class corresponds to the lifting task for a single robot arm.",
+    "Door": "This class corresponds to the door opening task for a single robot arm.",
+    "NutAssemblyRound": "Easier version of task - place one round nut into its peg.",
 }
 
 
@@ -161,7 +164,8 @@ class Config:
     init_temperature: float = 1.0
     """Initial entropy temperature alpha."""
     reward_scale: float = 0.1
-    """Multiplies MetaWorld's dense reward (0..10 per step) in pretraining."""
+    """Multiplies the dense reward in pretraining (MetaWorld's lies in 0..10 per step; the
+    profiles set 1.0 for Robosuite, whose reward lies in 0..1)."""
     batch_size: int = 128
     """Transitions per update (online: per task)."""
     online_steps_per_task: int = 2_000_000
@@ -365,8 +369,8 @@ class CARE(Method):
 
     def success_value(self) -> float:
         """Finetuning reward of a success (terminal) step, on the pretraining scale: the discounted
-        value of MetaWorld's best scaled dense reward forever, reward_scale * 10 / (1 - gamma)."""
-        return self.config.reward_scale * DENSE_REWARD_MAX / (1 - self.config.gamma)
+        value of the domain's best scaled dense reward forever, reward_scale * reward_max / (1 - gamma)."""
+        return self.config.reward_scale * domain_of(self.tasks[0]).reward_max / (1 - self.config.gamma)
 
     def finetune_transitions(self, conditions: PolicySet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(reward (N, T), done (N, T), spans (N,)) of the sparse finetuning reward: the first success
@@ -399,8 +403,9 @@ class CARE(Method):
                                           task_index[traj], cfg.bc_alpha))
         return history
 
-    def _online(self, tasks: list[str], seed: int, rng: np.random.Generator) -> list[dict]:
-        """Multi-task online SAC: one env per task stepped in lockstep, dense reward."""
+    def _online(self, tasks: list[str], seed: int, rng: np.random.Generator, robot: str | None) -> list[dict]:
+        """Multi-task online SAC on `robot` (the zoo's): one env per task stepped in lockstep,
+        dense reward; each env starts a new episode at its task's horizon."""
         cfg, spec, device = self.config, self.spec, self.config.device
         n, total = len(tasks), cfg.online_steps_per_task
         metadata = torch.as_tensor(self._metadata(tasks), device=device)                 # (n, m)
@@ -408,16 +413,16 @@ class CARE(Method):
                   "action": np.zeros((total, n, spec.act_dim), np.float32),
                   "reward": np.zeros((total, n), np.float32),
                   "next_obs": np.zeros((total, n, spec.obs_dim), np.float32)}
-        episode = 0
+        episodes = [0] * n
 
-        def reset_all():
+        def fresh(i: int):
             # a fresh training configuration per episode and task (MetaWorld seeds at construction)
-            envs = [make_env(task, train_configuration((seed * 10_007 + episode * n + i) % 100_000))
-                    for i, task in enumerate(tasks)]
-            return envs, np.stack([env.reset()[0] for env in envs]).astype(np.float32)
+            env = make_env(tasks[i], train_configuration((seed * 10_007 + episodes[i] * n + i) % 100_000), robot)
+            return env, env.reset()[0]
 
-        envs, obs = reset_all()
-        updater, history, t_in_episode = SacUpdater(self.agent, cfg, spec.act_dim), [], 0
+        envs, obs = map(list, zip(*[fresh(i) for i in range(n)]))
+        obs = np.stack(obs).astype(np.float32)
+        updater, history = SacUpdater(self.agent, cfg, spec.act_dim), []
         for step in range(total):
             if step < cfg.learning_starts:
                 action = rng.uniform(-1, 1, size=(n, spec.act_dim)).astype(np.float32)
@@ -429,10 +434,11 @@ class CARE(Method):
             next_obs = np.stack([r[0] for r in results]).astype(np.float32)
             buffer["obs"][step], buffer["action"][step], buffer["next_obs"][step] = obs, action, next_obs
             buffer["reward"][step] = [r[1] * cfg.reward_scale for r in results]
-            obs, t_in_episode = next_obs, t_in_episode + 1
-            if t_in_episode == MAX_EPISODE_STEPS:                                        # truncation, not terminal
-                episode, t_in_episode = episode + 1, 0
-                envs, obs = reset_all()
+            obs = next_obs
+            for i, result in enumerate(results):
+                if result[3]:                                                     # truncation, not terminal
+                    episodes[i] += 1
+                    envs[i], obs[i] = fresh(i)
             if step >= cfg.learning_starts:
                 index = torch.as_tensor(rng.integers(0, step + 1, size=(n, cfg.batch_size)))  # per task
                 task_index = torch.arange(n)[:, None].expand(-1, cfg.batch_size)
@@ -452,7 +458,7 @@ class CARE(Method):
         self.tasks = tasks = sorted(set(data.tasks.tolist()))
         self.agent = SacAgent(cfg, self.spec, 1, len(tasks)).to(cfg.device)
         if cfg.online_steps_per_task > 0:
-            history = self._online(tasks, seed, rng)
+            history = self._online(tasks, seed, rng, zoo.manifest.get("settings", {}).get("robot"))
         else:
             # dense reward of (s_t, a_t); the last stored step has no next state, so it is never drawn
             task_index = np.array([tasks.index(t) for t in data.tasks], np.int64)

@@ -93,7 +93,7 @@ def run_cell(cell: Cell) -> dict:
     proposal = model.propose(without_params(conditions), seed=seed)
     propose_s = time.process_time() - start
     settings = config["eval"]
-    common = dict(max_steps=settings["max_steps"], stop_at_success=settings["stop_at_success"],
+    common = dict(robot=config.get("robot"), max_steps=settings["max_steps"], stop_at_success=settings["stop_at_success"],
                   policies_per_batch=cell.policies_per_batch,
                   keep_trajectories_of=tuple(range(settings["trajectories_kept"])))
     start = time.process_time()

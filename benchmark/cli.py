@@ -66,17 +66,24 @@ def writable_results(results: Path) -> Path:
 def cmd_list(args) -> int:
     from benchmark.api import METHODS
     from benchmark.config import load_profile, profile_names
-    from benchmark.envs import SEEN_TASKS, UNSEEN_TASKS
+    from benchmark.envs import DOMAINS
     from benchmark.suites import load_suite, suite_names
 
-    print("seen tasks:   " + ", ".join(SEEN_TASKS))
-    print("unseen tasks: " + ", ".join(UNSEEN_TASKS))
+    for domain in DOMAINS.values():
+        print(f"domain {domain.name} (robots: {', '.join(domain.robots)}; default {domain.default_robot})")
+        print("  seen tasks:   " + ", ".join(domain.seen_tasks))
+        if domain.unseen_tasks:
+            print("  unseen tasks: " + ", ".join(domain.unseen_tasks))
     print("profiles:")
     for name in profile_names():
-        print(f"  {name:8s} {load_profile(name).description}")
+        profile = load_profile(name)
+        domains = ", ".join([profile.domain, *profile.domains])
+        print(f"  {name:8s} [{domains}] {profile.description}")
     print("suites:")
     for name in suite_names():
-        print(f"  {name:12s} {load_suite(name).description}")
+        suite = load_suite(name)
+        where = suite.domain.name + (f", {suite.robot}" if suite.robot else "")
+        print(f"  {name:20s} [{where}] {suite.description}")
     print("methods:      " + ", ".join(METHODS.names()))
     return 0
 
@@ -94,7 +101,7 @@ def cmd_collect(args) -> int:
     from benchmark.config import load_profile
     from benchmark.zoo.collect import build_zoo
 
-    profile = load_profile(args.profile)
+    profile = load_profile(args.profile).for_domain(args.domain)
     _check_address(args)
     zoo = build_zoo(profile.name, profile.zoo, writable_results(args.results), tasks=args.tasks,
                     workers=args.workers, address=args.address)
@@ -134,7 +141,7 @@ def cmd_train(args) -> int:
 
     _check_address(args)
     return driver.train_one(args.method, args.profile, writable_results(args.results), args.seed,
-                            workers=args.workers, address=args.address)
+                            workers=args.workers, address=args.address, domain=args.domain)
 
 
 def cmd_report(args) -> int:
@@ -175,6 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
     collect = sub.add_parser("collect", help="build (or find) the policy zoo of a profile")
     _add_common(collect)
     collect.add_argument("--tasks", nargs="+", default=None, help="restrict the zoo to these tasks")
+    collect.add_argument("--domain", default="metaworld",
+                         help="whose zoo: the profile's section of this domain (default: %(default)s)")
     collect.set_defaults(func=cmd_collect)
 
     check = sub.add_parser("check-zoo", help="validate a zoo directory and summarise it")
@@ -194,6 +203,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(train)
     train.add_argument("--method", required=True)
     train.add_argument("--seed", type=_count(0), default=0)
+    train.add_argument("--domain", default="metaworld",
+                       help="train on the profile's zoo of this domain (default: %(default)s)")
     train.set_defaults(func=cmd_train)
 
     report = sub.add_parser("report", help="tables and figures from a stored run (no rerun)")

@@ -7,6 +7,11 @@ A profile has one section per component, each validated into that component's da
     zoo:     benchmark.zoo.collect.ZooSettings fields
     methods: {method name: Config overrides on top of the method's preset of this name}
     eval:    benchmark.config.EvalSettings fields
+    domains: {domain name: {reductions, zoo, methods, eval}}   (optional)
+
+The top-level sections describe the profile's `domain` (MetaWorld unless the file says
+otherwise). A suite of another domain runs with `Profile.for_domain(name)`: that domain's
+section replaces the zoo and the reductions and is laid over the methods and eval settings.
 """
 from __future__ import annotations
 
@@ -25,8 +30,9 @@ PROFILE_DIR = Path(__file__).parent / "profiles"
 class EvalSettings:
     """How proposed policies are rolled out and summarised."""
 
-    max_steps: int = 500
-    """Episode length cap (MetaWorld's 500)."""
+    max_steps: int | None = None
+    """Episode length cap; None: the task's horizon from its domain (MetaWorld 500, Robosuite
+    Lift 150 / Door 300 / NutAssemblyRound 400). Cells store the resolved number."""
     stop_at_success: bool = True
     """End an episode at its first success (success is 'any step', so the result is equal)."""
     policies_per_batch: int = 2
@@ -40,6 +46,12 @@ class EvalSettings:
     trajectories_kept: int = 3
     """Full trajectories kept per cell for Figure 9."""
 
+    def steps_for(self, task: str) -> int:
+        """The episode length cap of `task`: `max_steps`, else the task's horizon."""
+        from benchmark.envs import domain_of
+
+        return self.max_steps if self.max_steps is not None else domain_of(task).horizon(task)
+
 
 EXECUTION_ONLY = ("policies_per_batch", "bootstrap_reps")
 """EvalSettings fields that do not change a cell's episodes (left out of its id)."""
@@ -47,12 +59,44 @@ EXECUTION_ONLY = ("policies_per_batch", "bootstrap_reps")
 
 @dataclass
 class Profile:
+    """A named budget; see the module docstring for its sections."""
+
     name: str
+    """The profile's name (its file's stem): methods take their preset of this name."""
     description: str
+    """One line for `python -m benchmark list`."""
     reductions: list[str]
+    """What this profile reduces from the paper, one line each (printed in every report)."""
     zoo: dict
+    """ZooSettings fields of the zoo of `domain`."""
     methods: dict = field(default_factory=dict)
+    """{method name: Config overrides on top of the method's preset of this name}."""
     eval: EvalSettings = field(default_factory=EvalSettings)
+    """How proposed policies are rolled out and summarised."""
+    domain: str = "metaworld"
+    """The domain the top-level sections describe."""
+    domains: dict = field(default_factory=dict)
+    """{domain name: {reductions, zoo, methods, eval}} for the profile's other domains."""
+
+    def for_domain(self, name: str) -> "Profile":
+        """This profile as it applies to suites of domain `name`; UserError when it has no
+        section for that domain."""
+        from benchmark.envs import get_domain
+
+        get_domain(name)  # an unknown domain is a one-line UserError listing them
+        if name == self.domain:
+            return self
+        if name not in self.domains:
+            raise UserError(f"profile {self.name} has no '{name}' section under domains: "
+                            f"it cannot run {name} suites")
+        section = self.domains[name]
+        where = f"profile {self.name} domains.{name}"
+        methods = {m: {**(self.methods.get(m) or {}), **(v or {})} for m, v in (section.get("methods") or {}).items()}
+        return dataclasses.replace(
+            self, reductions=list(section.get("reductions", [])), zoo=dict(section.get("zoo", {})),
+            methods={**self.methods, **methods},
+            eval=_dataclass_from(EvalSettings, {**dataclasses.asdict(self.eval), **(section.get("eval") or {})}, where),
+            domain=name, domains={})
 
 
 def profile_names() -> list[str]:
@@ -78,13 +122,22 @@ def load_profile(name: str) -> Profile:
         raise unknown("profile", name, profile_names())
     raw = yaml.safe_load(path.read_text())
     where = f"profile {name} ({path.name})"
-    allowed = {"name", "description", "reductions", "zoo", "methods", "eval"}
+    allowed = {"name", "description", "reductions", "zoo", "methods", "eval", "domain", "domains"}
     extra = sorted(set(raw) - allowed)
     if extra:
         raise UserError(f"{where}: unknown section(s) {', '.join(extra)}")
-    return Profile(
+    domains = dict(raw.get("domains") or {})
+    for domain, section in domains.items():
+        bad = sorted(set(section or {}) - {"reductions", "zoo", "methods", "eval"})
+        if bad:
+            raise UserError(f"{where}: unknown section(s) {', '.join(bad)} under domains.{domain}")
+    profile = Profile(
         name=raw.get("name", name), description=raw.get("description", ""),
         reductions=list(raw.get("reductions", [])), zoo=dict(raw.get("zoo", {})),
         methods=dict(raw.get("methods") or {}),
         eval=_dataclass_from(EvalSettings, raw.get("eval"), f"{where} eval"),
+        domain=raw.get("domain", "metaworld"), domains=domains,
     )
+    for domain in domains:
+        profile.for_domain(domain)  # a bad eval key fails on loading, not mid-run
+    return profile

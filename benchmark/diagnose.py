@@ -174,13 +174,13 @@ def plan_units(method: ResolvedMethod, control: ResolvedMethod, profile, zoo, ta
                 directory = model_dirs[(used.name, seed)] if used else ""
                 identity = dict(format=DIAGNOSIS_FORMAT, model=Path(directory).name, stage=stage, task=task,
                                 seed=seed, rows=[int(r) for r in rows], proposal_seed=p_seed,
-                                configurations=list(EVAL_CONFIGURATIONS), max_steps=profile.eval.max_steps,
+                                configurations=list(EVAL_CONFIGURATIONS), max_steps=profile.eval.steps_for(task),
                                 zoo_id=zoo.zoo_id, code_version=version)
                 units.append(DiagnosisUnit(
                     unit_id=f"{task}-{stage}-s{seed}-{config_hash(identity)}", task=task, stage=stage, seed=seed,
                     method=used, model_dir=directory, zoo_root=str(zoo.root), rows=tuple(int(r) for r in rows),
                     proposal_seed=p_seed, configurations=tuple(EVAL_CONFIGURATIONS),
-                    max_steps=profile.eval.max_steps, policies_per_batch=profile.eval.policies_per_batch))
+                    max_steps=profile.eval.steps_for(task), policies_per_batch=profile.eval.policies_per_batch))
     return units
 
 

@@ -4,12 +4,15 @@ Policies of the shared family are stepped in lockstep: a batch of B policies x C
 configurations runs as B*C envs whose actions come from one batched numpy forward
 (`BatchedPolicies`). Other policies go through the generic path: an actor built for the
 batch maps the (B*C, obs_dim) observations to actions. Envs are built once per
-(task, configuration) in each process and reused (a MetaWorld reset restores the
-configuration exactly), so a worker pays the 0.1-0.2 s construction only once.
+(task, robot, configuration) in each process and reused (a MetaWorld reset restores the
+configuration exactly), so a worker pays the 0.1-0.2 s construction only once; a domain whose
+envs are `reconfigurable` (Robosuite, 1-3.5 s a build) keeps one pool per (task, robot) and
+reassigns the envs' configurations instead.
 
 Success is `info['success']` at any step; an episode stops at its first success when
-`stop_at_success` (the outcome is the same) or after `max_steps`. The engine computes no
-metric: it returns one record per episode and, for a few policies, the full trajectory.
+`stop_at_success` (the outcome is the same) or after `max_steps` (default: the task's
+horizon, from its domain). The engine computes no metric: it returns one record per episode
+and, for a few policies, the full trajectory.
 """
 from __future__ import annotations
 
@@ -18,17 +21,29 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from benchmark.envs import make_env
+from benchmark.envs import domain_of, make_env
 from benchmark.policy import BatchedPolicies
 
-_ENV_POOL: dict[tuple[str, int], list] = defaultdict(list)
+_ENV_POOL: dict[tuple[str, str | None, int | None], list] = defaultdict(list)
+"""Envs by (task, robot, configuration); configuration None for a reconfigurable domain."""
 
 
-def _envs(task: str, configuration: int, count: int) -> list:
-    pool = _ENV_POOL[(task, configuration)]
+def _pooled(task: str, robot: str | None, configuration: int, count: int, key: int | None) -> list:
+    pool = _ENV_POOL[(task, robot, key)]
     while len(pool) < count:
-        pool.append(make_env(task, configuration))
+        pool.append(make_env(task, configuration, robot))
     return pool[:count]
+
+
+def env_rows(task: str, robot: str | None, configurations: tuple[int, ...], count: int) -> list:
+    """count x len(configurations) distinct envs grouped by configuration
+    ([count of configurations[0], count of configurations[1], ...]), each set to its own."""
+    if domain_of(task).reconfigurable:
+        envs = _pooled(task, robot, configurations[0], count * len(configurations), None)
+        for i, env in enumerate(envs):
+            env.configuration = configurations[i // count]
+        return envs
+    return [env for c in configurations for env in _pooled(task, robot, c, count, c)]
 
 
 @dataclass
@@ -45,9 +60,11 @@ class EpisodeBatchResult:
 
 
 def evaluate(task: str, configurations: tuple[int, ...], n_policies: int, *, params=None, spec=None,
-             make_actor=None, max_steps: int = 500, stop_at_success: bool = True,
-             policies_per_batch: int = 8, keep_trajectories_of: tuple[int, ...] = ()) -> EpisodeBatchResult:
-    """Roll out `n_policies` policies in every configuration.
+             make_actor=None, robot: str | None = None, max_steps: int | None = None,
+             stop_at_success: bool = True, policies_per_batch: int = 8,
+             keep_trajectories_of: tuple[int, ...] = ()) -> EpisodeBatchResult:
+    """Roll out `n_policies` policies in every configuration, on `robot` (None: the domain's
+    default) for at most `max_steps` (None: the task's horizon).
 
     Either `params` (n_policies, spec.n_params) of the shared family, or `make_actor(ids)`
     returning an object with `act(obs (B, obs_dim)) -> (B, act_dim)` for rows of policy ids.
@@ -55,6 +72,8 @@ def evaluate(task: str, configurations: tuple[int, ...], n_policies: int, *, par
     """
     if (params is None) == (make_actor is None):
         raise ValueError("give exactly one of params or make_actor")
+    if max_steps is None:
+        max_steps = domain_of(task).horizon(task)
     n_configs = len(configurations)
     out = defaultdict(list)
     kept = {}
@@ -66,9 +85,7 @@ def evaluate(task: str, configurations: tuple[int, ...], n_policies: int, *, par
             actor = BatchedPolicies(np.asarray(params)[row_policy], spec)
         else:
             actor = make_actor(row_policy)
-        envs = []
-        for configuration in configurations:
-            envs.extend(_envs(task, configuration, len(ids)))
+        envs = env_rows(task, robot, tuple(configurations), len(ids))
         # envs are grouped by configuration; reorder to match the (policy, config) rows
         env_of_row = [envs[c * len(ids) + i] for i in range(len(ids)) for c in range(n_configs)]
         result = _run_lockstep(env_of_row, actor, params is not None, max_steps, stop_at_success,

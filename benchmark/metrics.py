@@ -22,7 +22,7 @@ from typing import Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from benchmark.envs import MAX_EPISODE_STEPS
+from benchmark.envs import MAX_EPISODE_STEPS, domain_of
 
 CELL_KEYS: tuple[str, ...] = ("suite", "method", "task", "n_traj", "setting", "seed", "cell_id")
 EPISODE_COLUMNS: tuple[str, ...] = CELL_KEYS + ("policy_id", "config_index", "success", "first_success_step")
@@ -44,16 +44,25 @@ def check_episodes(episodes: pd.DataFrame) -> None:
         raise ValueError(f"episode table lacks columns {missing}")
 
 
-def first_success_length(first_success_step: np.ndarray) -> np.ndarray:
-    """Steps to the first success per episode, MAX_EPISODE_STEPS (500) when there is none.
+def task_horizons(tasks) -> np.ndarray:
+    """(num_episodes,) float horizon of each episode's task, from its domain."""
+    tasks = np.asarray(tasks)
+    horizons = {task: float(domain_of(task).horizon(task)) for task in np.unique(tasks)}
+    return np.array([horizons[t] for t in tasks], dtype=float)
+
+
+def first_success_length(first_success_step: np.ndarray, horizons=MAX_EPISODE_STEPS) -> np.ndarray:
+    """Steps to the first success per episode, the episode's horizon when there is none.
 
     Args:
       first_success_step: (num_episodes,) int, the engine's first-success step, -1 if none.
+      horizons: a scalar or (num_episodes,) horizon of each episode's task (`task_horizons`);
+        the default is MetaWorld's 500, for callers that hold no task column.
     Returns:
       (num_episodes,) float.
     """
     steps = np.asarray(first_success_step, dtype=float)
-    return np.where(steps < 0, float(MAX_EPISODE_STEPS), steps)
+    return np.where(steps < 0, np.asarray(horizons, dtype=float), steps)
 
 
 def policy_table(episodes: pd.DataFrame) -> pd.DataFrame:
@@ -63,13 +72,14 @@ def policy_table(episodes: pd.DataFrame) -> pd.DataFrame:
       episodes: the episode table, (K x C) rows per cell.
     Returns:
       DataFrame with CELL_KEYS, policy_id, success_rate (mean success over the policy's
-      episodes, in [0, 1]), fsl (mean first-success length, 500 for a failed episode) and
+      episodes, in [0, 1]), fsl (mean first-success length, the task's horizon for a failed
+      episode: MetaWorld 500) and
       n_configurations; sorted by cell_id, policy_id.
     """
     check_episodes(episodes)
     frame = episodes.assign(
         success=episodes["success"].astype(float),
-        fsl=first_success_length(episodes["first_success_step"].to_numpy()),
+        fsl=first_success_length(episodes["first_success_step"].to_numpy(), task_horizons(episodes["task"])),
     )
     grouped = frame.groupby(list(CELL_KEYS) + ["policy_id"], sort=True, dropna=False)
     table = grouped.agg(

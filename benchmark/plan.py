@@ -17,7 +17,7 @@ import numpy as np
 
 from benchmark.api import METHODS, config_from_dict, config_to_dict, parse_method_name, presets_of, reductions_of
 from benchmark.config import EXECUTION_ONLY, Profile, load_profile
-from benchmark.envs import EVAL_CONFIGURATIONS
+from benchmark.envs import EVAL_CONFIGURATIONS, domain_of
 from benchmark.errors import UserError, unknown
 from benchmark.provenance import code_version, config_hash
 from benchmark.suites import Suite, load_suite
@@ -155,9 +155,25 @@ def zoo_settings(profile: Profile, method: ResolvedMethod) -> dict:
     return {**profile.zoo, **method.zoo_overrides}
 
 
-def _cell_id(method: str, task: str, n_traj: int, setting: str, seed: int, digest: str) -> str:
+def _cell_id(method: str, task: str, robot: str | None, n_traj: int, setting: str, seed: int, digest: str) -> str:
     slug = "".join(ch if ch.isalnum() or ch in "-=" else "_" for ch in method)
-    return f"{slug}-{task}-n{n_traj}-{setting}-s{seed}-{digest}"
+    where = f"{task}-{robot}" if robot else task
+    return f"{slug}-{where}-n{n_traj}-{setting}-s{seed}-{digest}"
+
+
+def _cell_base(suite: Suite, profile: Profile, name: str, method: ResolvedMethod, zoo_id: str, task: str,
+               n_traj: int, setting: str, seed: int, version: str) -> dict:
+    """What a cell's id hashes. `eval.max_steps` is resolved per task (MetaWorld: 500, as when it
+    was a constant); `robot` is there only when the suite names one, so MetaWorld ids stay."""
+    result_settings = {k: v for k, v in dataclasses.asdict(profile.eval).items() if k not in EXECUTION_ONLY}
+    result_settings["max_steps"] = profile.eval.steps_for(task)
+    base = dict(suite=suite.name, profile=profile.name, method=name, method_config=method.config, zoo_id=zoo_id,
+                task=task, n_traj=int(n_traj), setting=setting, seed=seed,
+                noise_std=suite.noise_std if setting == "noisy" else 0.0,
+                configurations=list(EVAL_CONFIGURATIONS), eval=result_settings, code_version=version)
+    if suite.robot is not None:
+        base["robot"] = suite.robot
+    return base
 
 
 def plan(suite_name: str, profile_name: str, results: Path, methods: list[str] | None = None,
@@ -165,13 +181,12 @@ def plan(suite_name: str, profile_name: str, results: Path, methods: list[str] |
     """Resolve a suite into zoos, training jobs and cells; builds nothing. A zoo's id is its
     directory name, a hash of its settings, so cell ids do not need the zoo built."""
     suite = load_suite(suite_name)
-    profile = load_profile(profile_name)
+    profile = load_profile(profile_name).for_domain(suite.domain.name)
     names = methods or suite.methods
     seeds = seeds if seeds is not None else suite.seeds
     if seeds < 1:
         raise UserError(f"--seeds must be at least 1, got {seeds}")
     resolved = {name: resolve_method(name, profile) for name in names}  # every bad name fails here
-    result_settings = {k: v for k, v in dataclasses.asdict(profile.eval).items() if k not in EXECUTION_ONLY}
     version = code_version()  # once: the checkout may change while the plan is built
     zoos, trainings, cells = {}, {}, []
     for name, method in resolved.items():
@@ -182,17 +197,13 @@ def plan(suite_name: str, profile_name: str, results: Path, methods: list[str] |
         for seed in range(seeds):
             directory = str(model_dir(results, method, zoo_id, seed))
             trainings[(name, seed)] = TrainingJob(method, root, seed, directory)
-            for task in suite.task_list():
+            for task in suite.tasks_for(profile.name):
                 for n_traj in suite.n_traj_for(profile.name):
                     for setting in suite.settings:
-                        base = dict(suite=suite.name, profile=profile.name, method=name,
-                                    method_config=method.config, zoo_id=zoo_id, task=task,
-                                    n_traj=int(n_traj), setting=setting, seed=seed,
-                                    noise_std=suite.noise_std if setting == "noisy" else 0.0,
-                                    configurations=list(EVAL_CONFIGURATIONS),
-                                    eval=result_settings, code_version=version)
+                        base = _cell_base(suite, profile, name, method, zoo_id, task, n_traj, setting, seed,
+                                          version)
                         digest = config_hash(base)
-                        cell_id = _cell_id(name, task, n_traj, setting, seed, digest)
+                        cell_id = _cell_id(name, task, suite.robot, n_traj, setting, seed, digest)
                         cells.append(Cell(cell_id, dict(base, cell_id=cell_id, cell_id_base=digest), method,
                                           directory, root, profile.eval.policies_per_batch))
     return Plan(suite, profile, resolved, zoos, list(trainings.values()), cells)
@@ -205,11 +216,13 @@ def check_conditions(cells: list[Cell], zoos: dict[str, Zoo]) -> None:
 
 
 def estimate(cells: list[Cell], trainings: list[TrainingJob]) -> dict:
-    """Upper-bound cost: every episode runs 500 steps at ~350 us a step (measured)."""
-    episodes = sum(cell.config["n_traj"] * len(cell.config["configurations"]) for cell in cells)
-    steps = episodes * cells[0].config["eval"]["max_steps"] if cells else 0
-    return dict(cells=len(cells), trainings=len(trainings), max_episodes=episodes, max_env_steps=steps,
-                max_eval_cpu_h=round(steps * 350e-6 / 3600, 2))
+    """Upper-bound cost: every episode runs its task's max_steps at its domain's measured step
+    cost (MetaWorld ~350 us, Robosuite ~8 ms)."""
+    episodes = [cell.config["n_traj"] * len(cell.config["configurations"]) for cell in cells]
+    steps = [n * cell.config["eval"]["max_steps"] for n, cell in zip(episodes, cells)]
+    seconds = sum(n * domain_of(cell.config["task"]).step_cost_s for n, cell in zip(steps, cells))
+    return dict(cells=len(cells), trainings=len(trainings), max_episodes=sum(episodes), max_env_steps=sum(steps),
+                max_eval_cpu_h=round(seconds / 3600, 2))
 
 
 def run_dir_for(results: Path, suite: str, profile: str, tag: str | None) -> Path:

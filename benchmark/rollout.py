@@ -5,8 +5,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from benchmark.envs import MAX_EPISODE_STEPS
-
 
 @dataclass
 class Trajectory:
@@ -33,13 +31,14 @@ class Trajectory:
         return self.first_success_step >= 0
 
 
-def rollout(env, act, max_steps: int = MAX_EPISODE_STEPS, steps_after_success: int | None = None) -> Trajectory:
+def rollout(env, act, max_steps: int | None = None, steps_after_success: int | None = None) -> Trajectory:
     """Run `act(obs) -> action` from a reset of `env`.
 
-    Stops after `max_steps`, or `steps_after_success` steps after the first success when
+    Stops after `max_steps` (default: the env's horizon, `env.max_path_length`), or `steps_after_success` steps after the first success when
     given (the zoo keeps only that much: the methods read the first steps and the states
     right after success).
     """
+    max_steps = env.max_path_length if max_steps is None else max_steps
     obs, _ = env.reset()
     states, actions, rewards, successes = [], [], [], []
     stop_at = max_steps

@@ -30,7 +30,7 @@ def dry_run(suite: str, profile: str, results: Path, methods: list[str] | None, 
     print(f"suite {planned.suite.name}, profile {planned.profile.name}: {cost['cells']} cells, "
           f"{cost['trainings']} trainings (zoo and cached models reused when present)")
     print(f"at most {cost['max_episodes']} episodes, {cost['max_env_steps']:,} env steps, "
-          f"~{cost['max_eval_cpu_h']} CPU-hours of rollouts (upper bound: every episode 500 steps)")
+          f"~{cost['max_eval_cpu_h']} CPU-hours of rollouts (upper bound: every episode runs to its task's horizon)")
     for cell in planned.cells:
         print("  " + cell.cell_id)
     return 0
@@ -126,14 +126,15 @@ def run_suite(suite: str, profile: str, results: Path, methods: list[str] | None
 
 
 def train_one(method: str, profile: str, results: Path, seed: int, workers: int = 0,
-              address: str | None = None) -> int:
-    """Train (or find) one method on the profile's zoo; a damaged model is retrained."""
+              address: str | None = None, domain: str = "metaworld") -> int:
+    """Train (or find) one method on the profile's zoo of `domain`; a damaged model is retrained."""
     from benchmark.config import load_profile
     from benchmark.plan import TrainingJob, resolve_method, zoo_settings
     from benchmark.training import model_dir
 
-    resolved = resolve_method(method, load_profile(profile))
-    zoo = build_zoo(profile, zoo_settings(load_profile(profile), resolved), results, workers=workers, address=address)
+    settings = load_profile(profile).for_domain(domain)
+    resolved = resolve_method(method, settings)
+    zoo = build_zoo(profile, zoo_settings(settings, resolved), results, workers=workers, address=address)
     job = TrainingJob(resolved, str(zoo.root), seed, str(model_dir(results, resolved, zoo.zoo_id, seed)))
     reason = check_model(Path(job.directory), zoo.spec)
     if reason is None:

@@ -15,7 +15,9 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 # Cell ids hash the code version; pin it so commits during a test session change nothing.
 os.environ["B2P_CODE_VERSION"] = "tests"
 
-TEST_RESULTS = Path(__file__).resolve().parent.parent / "results" / ".test-cache"
+# B2P_TEST_RESULTS moves the cache (e.g. out of results/ while another job uses it)
+TEST_RESULTS = Path(os.environ.get("B2P_TEST_RESULTS",
+                                   Path(__file__).resolve().parent.parent / "results" / ".test-cache"))
 
 
 @pytest.fixture(scope="session")

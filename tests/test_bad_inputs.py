@@ -325,3 +325,37 @@ def test_address_of_a_plain_ray_start_head_cluster_works(tmp_path):
         head.wait(timeout=60)
         log.close()
         shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+# 10. robot and task names of the domains: in a suite file, and in `collect`
+@pytest.mark.parametrize("text,fragment", [
+    ("tasks: [Lift]\nrobot: Kuka\nn_traj: [3]\nmethods: [mtbc]\n", "unknown robosuite robot 'Kuka'"),
+    ("tasks: [reach]\nrobot: Panda\nn_traj: [3]\nmethods: [mtbc]\n", "unknown metaworld robot 'Panda'"),
+    ("tasks: [Lfit]\nn_traj: [3]\nmethods: [mtbc]\n", "unknown task 'Lfit' (did you mean: Lift"),
+    ("tasks: [Lift, reach]\nn_traj: [3]\nmethods: [mtbc]\n", "tasks of several domains (metaworld, robosuite)"),
+    ("tasks: [Lift]\nrobot: [Sawyer]\nn_traj: [3]\nmethods: [mtbc]\n", "robot must be a robot name"),
+])
+def test_bad_robot_or_task_in_a_suite_file(tmp_path, text, fragment, cli):
+    path = tmp_path / "mine.yaml"
+    path.write_text(text)
+    one_line_exit_2(cli("run", "--suite", str(path), "--profile", "smoke", "--dry-run", "--results", str(tmp_path)),
+                    fragment)
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["--domain", "robosuite", "--tasks", "Lfit"], "unknown robosuite task 'Lfit'"),
+    (["--domain", "robosuit"], "unknown domain 'robosuit' (did you mean: robosuite"),
+    (["--tasks", "Lift"], "unknown task 'Lift'"),
+])
+def test_bad_domain_or_task_in_collect(tmp_path, args, fragment, cli):
+    one_line_exit_2(cli("collect", "--profile", "smoke", "--results", str(tmp_path), *args), fragment)
+    assert not (tmp_path / "zoo").exists()
+
+
+def test_list_shows_each_domain_its_robots_and_each_suite_its_domain(cli):
+    result = cli("list")
+    assert result.returncode == 0, result.stderr
+    assert "domain robosuite (robots: Panda, Sawyer; default Panda)" in result.stdout
+    assert "seen tasks:   Lift, Door, NutAssemblyRound" in result.stdout
+    assert "domain metaworld (robots: Sawyer; default Sawyer)" in result.stdout
+    assert "[robosuite, Sawyer]" in result.stdout and "[metaworld]" in result.stdout

@@ -22,9 +22,21 @@ class Domain(ABC):
 
     name: str
     tasks: tuple[str, ...]
+    seen_tasks: tuple[str, ...]
+    """Tasks with zoo checkpoints in the paper's split (what a zoo's `seen_tasks: all` means)."""
+    unseen_tasks: tuple[str, ...]
+    """Tasks with condition trajectories only in the paper's split."""
     robots: tuple[str, ...]      # robots an env can be built for; robots[0] is the default
     obs_dim: int
     act_dim: int
+    reward_max: float
+    """Largest dense reward of one step (methods scale rewards and success values by it)."""
+    step_cost_s: float
+    """Measured CPU seconds of one env step with a policy (plan's cost estimates)."""
+    reconfigurable: bool
+    """Whether an env's `configuration` attribute may be reassigned between episodes (the next
+    reset then gives that configuration exactly): the engine then reuses envs across
+    configurations instead of building one per configuration."""
 
     @property
     def default_robot(self) -> str:

@@ -100,9 +100,14 @@ class MetaWorldDomain(Domain):
 
     name = "metaworld"
     tasks = ALL_TASKS
+    seen_tasks = SEEN_TASKS
+    unseen_tasks = UNSEEN_TASKS
     robots = ("Sawyer",)
     obs_dim = OBS_DIM
     act_dim = ACT_DIM
+    reward_max = 10.0           # MetaWorld v3's dense reward lies in [0, 10]
+    step_cost_s = 350e-6        # measured (scripts/bench_engine.py)
+    reconfigurable = False      # the configuration is the constructor seed
 
     def check_task(self, task: str) -> str:
         return check_task(task)

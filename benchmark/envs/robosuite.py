@@ -208,11 +208,19 @@ class RobosuiteEnv:
 
 
 class RobosuiteDomain(Domain):
+    """Lift, Door and NutAssemblyRound on Panda (default: the zoo's robot) and Sawyer; all
+    three are seen tasks (the paper's experiment changes the robot, not the task)."""
+
     name = "robosuite"
     tasks = TASKS
+    seen_tasks = TASKS
+    unseen_tasks = ()
     robots = ROBOTS
     obs_dim = OBS_DIM
     act_dim = ACT_DIM
+    reward_max = 1.0            # robosuite normalises the shaped reward to [0, reward_scale=1]
+    step_cost_s = 1 / 125       # 100-155 steps per CPU-second measured (../shared/reference/robosuite.md)
+    reconfigurable = True       # RobosuiteEnv reseeds in place (a build costs 1-3.5 s)
 
     def horizon(self, task: str) -> int:
         return HORIZONS[self.check_task(task)]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from benchmark.envs import SEEN_TASKS, UNSEEN_TASKS, check_task
+from benchmark.envs import SEEN_TASKS, UNSEEN_TASKS, Domain, domain_of
 from benchmark.errors import UserError, unknown
 
 SUITE_DIR = Path(__file__).parent
@@ -27,7 +27,7 @@ class Suite:
     description: str
     """One line for `python -m benchmark list`."""
     tasks: list
-    """Task names, or 'seen' / 'unseen' for the paper's lists."""
+    """Task names of one domain, or 'seen' / 'unseen' for the paper's MetaWorld lists."""
     n_traj: list
     """Condition-trajectory counts per cell (paper: 5/10/50/100 seen, 50/100 unseen)."""
     methods: list
@@ -40,15 +40,34 @@ class Suite:
     """Training seeds per method (each trains its own model)."""
     profile_n_traj: dict = field(default_factory=dict)
     """Per-profile replacement of n_traj (e.g. {mini: [50]}), stated as a reduction."""
+    profile_tasks: dict = field(default_factory=dict)
+    """Per-profile replacement of tasks (e.g. {smoke: [Lift]}, where the profile's zoo holds
+    only those), stated as a reduction."""
     figures: list = field(default_factory=list)
     """Paper figures this suite feeds."""
+    robot: str | None = None
+    """The robot every policy is evaluated on; None: the domain's default. A suite that names
+    it has the robot in its cells' configs (and ids); the MetaWorld suites do not, so their
+    cell ids are those from before domains had robots. One robot per suite: the report has
+    no robot axis, so a control robot is a suite of its own (robosuite-panda)."""
 
     def task_list(self) -> list[str]:
         if self.tasks == "seen":
             return list(SEEN_TASKS)
         if self.tasks == "unseen":
             return list(UNSEEN_TASKS)
-        return [check_task(t) for t in self.tasks]
+        for task in self.tasks:
+            domain_of(task)  # an unknown name is a one-line UserError
+        return list(self.tasks)
+
+    @property
+    def domain(self) -> Domain:
+        """The domain of the suite's tasks (load_suite refuses a suite that mixes domains)."""
+        return domain_of(self.task_list()[0])
+
+    def tasks_for(self, profile_name: str) -> list[str]:
+        """The tasks a run in `profile_name` evaluates (`profile_tasks`, else all)."""
+        return list(self.profile_tasks.get(profile_name, self.task_list()))
 
     def n_traj_for(self, profile_name: str) -> list[int]:
         return list(self.profile_n_traj.get(profile_name, self.n_traj))
@@ -95,6 +114,9 @@ def _check(raw: dict, where: str) -> None:
     if raw["tasks"] not in ("seen", "unseen") and not (
             isinstance(raw["tasks"], list) and raw["tasks"] and all(isinstance(t, str) for t in raw["tasks"])):
         raise UserError(f"{where}: tasks must be 'seen', 'unseen' or a list of task names, got {raw['tasks']!r}")
+    for profile, tasks in (raw.get("profile_tasks") or {}).items():
+        if not (isinstance(tasks, list) and tasks and all(isinstance(t, str) for t in tasks)):
+            raise UserError(f"{where}: profile_tasks.{profile} must be a list of task names, got {tasks!r}")
     for key in ("methods", "settings", "figures"):
         if key in raw and not (isinstance(raw[key], list) and all(isinstance(v, (str, int)) for v in raw[key])):
             raise UserError(f"{where}: {key} must be a list of names, got {raw[key]!r}")
@@ -103,6 +125,8 @@ def _check(raw: dict, where: str) -> None:
     seeds = raw.get("seeds", 1)
     if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
         raise UserError(f"{where}: seeds must be a positive integer, got {seeds!r}")
+    if raw.get("robot") is not None and not isinstance(raw["robot"], str):
+        raise UserError(f"{where}: robot must be a robot name, got {raw['robot']!r}")
     noise = raw.get("noise_std", 0.1)
     if isinstance(noise, bool) or not isinstance(noise, (int, float)) or noise < 0:
         raise UserError(f"{where}: noise_std must be a number >= 0, got {noise!r}")
@@ -127,5 +151,10 @@ def load_suite(name: str) -> Suite:
     bad = [s for s in suite.settings if s not in SETTINGS]
     if bad:
         raise UserError(f"{where}: unknown setting(s) {bad}; valid: {', '.join(SETTINGS)}")
-    suite.task_list()
+    tasks = suite.task_list() + [t for ts in suite.profile_tasks.values() for t in ts]
+    domains = sorted({domain_of(t).name for t in tasks})
+    if len(domains) > 1:
+        raise UserError(f"{where}: tasks of several domains ({', '.join(domains)}); a suite runs one domain")
+    if suite.robot is not None:
+        suite.domain.check_robot(suite.robot)
     return suite

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmark.envs import SEEN_TASKS, UNSEEN_TASKS, check_task, condition_configuration, train_configuration
+from benchmark.envs import Domain, condition_configuration, get_domain, train_configuration
 from benchmark.errors import UserError
 from benchmark.executor import execute
 from benchmark.policy import PolicySpec
@@ -28,14 +28,17 @@ from benchmark.zoo.format import ARRAYS, FORMAT_VERSION, PolicySet, Zoo, load_zo
 
 @dataclass
 class ZooSettings:
-    """What a zoo holds and how it is collected (the `zoo` section of a profile)."""
+    """What a zoo holds and how it is collected (the `zoo` section of a profile). Build it with
+    `from_profile`, which resolves 'all' and checks every name."""
 
     collector: str = "expert-distill"
     """'expert-distill' (fast, one machine) or 'sac' (the paper's, cluster scale)."""
-    seen_tasks: list = field(default_factory=lambda: list(SEEN_TASKS))
-    """Tasks with zoo checkpoints and condition trajectories ('all' = the paper's 10)."""
-    unseen_tasks: list = field(default_factory=lambda: list(UNSEEN_TASKS))
-    """Tasks with condition trajectories only ('all' = the paper's 9)."""
+    seen_tasks: list | str = "all"
+    """Tasks with zoo checkpoints and condition trajectories ('all' = the domain's seen tasks,
+    MetaWorld: the paper's 10)."""
+    unseen_tasks: list | str = "all"
+    """Tasks with condition trajectories only ('all' = the domain's unseen tasks, MetaWorld: the
+    paper's 9; Robosuite has none)."""
     runs_per_seen_task: int = 10
     """Collector runs (run seeds, each its own configuration) per seen task."""
     runs_per_unseen_task: int = 10
@@ -48,6 +51,20 @@ class ZooSettings:
     """SACConfig preset of the sac collector."""
     sac: dict = field(default_factory=dict)
     """SACConfig overrides on top of the preset."""
+    domain: str = "metaworld"
+    """The domain of every task of the zoo (its policy family's obs/act sizes come from it)."""
+    robot: str | None = None
+    """Robot of the collector runs, i.e. of the checkpoints (None: the domain's default)."""
+    condition_robot: str | None = None
+    """Robot the condition trajectories are rolled out on (None: `robot`); the Robosuite zoo
+    trains on Panda and records its conditions on Sawyer, the robot the paper evaluates on."""
+    distill_tasks: dict = field(default_factory=dict)
+    """{task: DistillConfig overrides on top of `distill`}, for recipes that differ by task
+    (Robosuite Lift needs several configurations per run to transfer at all)."""
+
+    LATER_FIELDS = ("domain", "robot", "condition_robot", "distill_tasks")
+    """Fields added after the MetaWorld zoos were built: hashed only when they differ from their
+    default, so those zoos (and every cell id that names them) keep their ids."""
 
     @classmethod
     def from_profile(cls, values: dict, tasks: list[str] | None = None) -> "ZooSettings":
@@ -56,29 +73,48 @@ class ZooSettings:
         extra = sorted(set(values) - names)
         if extra:
             raise UserError(f"zoo settings: unknown key(s) {', '.join(extra)}")
-        for key, default in (("seen_tasks", SEEN_TASKS), ("unseen_tasks", UNSEEN_TASKS)):
+        domain = get_domain(values.get("domain", "metaworld"))
+        for key, default in (("seen_tasks", domain.seen_tasks), ("unseen_tasks", domain.unseen_tasks)):
             if values.get(key, "all") == "all":
                 values[key] = list(default)
-            values[key] = [check_task(t) for t in values[key]]
+            values[key] = [domain.check_task(t) for t in values[key]]
         if tasks:
             for task in tasks:
-                check_task(task)
+                domain.check_task(task)
             values["seen_tasks"] = [t for t in values["seen_tasks"] if t in tasks]
             values["unseen_tasks"] = [t for t in values["unseen_tasks"] if t in tasks]
         if values.get("collector", "expert-distill") not in ("expert-distill", "sac"):
             raise UserError(f"unknown collector {values['collector']!r}; valid: expert-distill, sac")
+        for key in ("robot", "condition_robot"):
+            if values.get(key) is not None:
+                domain.check_robot(values[key])
         settings = cls(**values)
-        distill.DistillConfig(**settings.distill)  # reject unknown keys early
+        for task in settings.seen_tasks + settings.unseen_tasks:
+            settings.distill_config(task)  # reject unknown keys early
         return settings
 
     @property
+    def domain_object(self) -> Domain:
+        return get_domain(self.domain)
+
+    @property
     def spec(self) -> PolicySpec:
-        return PolicySpec(hidden=self.hidden)
+        """The policy family: the domain's observation and action sizes, width `hidden`."""
+        return PolicySpec(self.domain_object.obs_dim, self.domain_object.act_dim, self.hidden)
+
+    def distill_config(self, task: str) -> distill.DistillConfig:
+        """The DistillConfig of `task`'s runs: `distill`, then `distill_tasks[task]`."""
+        return distill.DistillConfig(**{**self.distill, **self.distill_tasks.get(task, {})})
 
     def identity(self) -> dict:
         """Everything the zoo's content depends on."""
-        return dict(settings=dataclasses.asdict(self), format_version=FORMAT_VERSION,
-                    collector_version=distill.COLLECTOR_VERSION)
+        settings = dataclasses.asdict(self)
+        defaults = {f.name: f.default if f.default is not dataclasses.MISSING else f.default_factory()
+                    for f in dataclasses.fields(self)}
+        for name in self.LATER_FIELDS:
+            if settings[name] == defaults[name]:
+                del settings[name]
+        return dict(settings=settings, format_version=FORMAT_VERSION, collector_version=distill.COLLECTOR_VERSION)
 
 
 @dataclass(frozen=True)
@@ -111,15 +147,18 @@ def _collect_one(job: tuple[RunUnit, ZooSettings]) -> dict:
     unit, settings = job
     spec = settings.spec
     if settings.collector == "expert-distill":
-        config = distill.DistillConfig(**settings.distill)
+        config = settings.distill_config(unit.task)
         if not unit.seen:
             config = dataclasses.replace(config, checkpoints_per_run=0, configurations_per_run=1)
-        checkpoints, conditions, stats = distill.run_distill(unit.task, unit.run_seed, unit.configuration, config, spec)
+        checkpoints, conditions, stats = distill.run_distill(
+            unit.task, unit.run_seed, unit.configuration, config, spec, robot=settings.robot,
+            condition_robot=settings.condition_robot)
     else:
         from benchmark.zoo import sac
 
         config = sac.make_config(settings.sac_preset, {**settings.sac, "policy_hidden": settings.hidden})
-        checkpoints, conditions = sac.run_sac(unit.task, unit.run_seed, config, configuration=unit.configuration)
+        checkpoints, conditions = sac.run_sac(unit.task, unit.run_seed, config, configuration=unit.configuration,
+                                              robot=settings.robot, condition_robot=settings.condition_robot)
         if not unit.seen:
             checkpoints = checkpoints.subset([])
         stats = dict(task=unit.task, run_seed=unit.run_seed, checkpoints=len(checkpoints), conditions=len(conditions))

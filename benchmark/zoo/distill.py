@@ -19,6 +19,10 @@ them, and a snapshot is harvested only when it succeeds on all K, so checkpoints
 beyond one initial configuration. Checkpoint trajectories and condition trajectories are
 still rollouts on the run's own configuration. K = 1 is the one-configuration recipe.
 
+The run trains on `robot` (the domain's default when None); its condition trajectories are
+rolled out on `condition_robot` (default: the same robot). The Robosuite zoo distils on Panda
+and records its conditions on Sawyer, the robot its policies are evaluated on.
+
 The actor is fitted on tanh(mean) against the expert action (MSE) and its log-std head on
 the Gaussian likelihood of the expert action under exploration noise, so the zoo's log-std
 parameters look like those of a trained stochastic actor rather than a random init.
@@ -32,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from benchmark.envs import expert_policy, make_env, train_configuration
+from benchmark.envs import domain_of, expert_policy, make_env, train_configuration
 from benchmark.policy import GaussianActor, PolicySpec
 from benchmark.rollout import Trajectory, rollout, trajectories_to_arrays
 from benchmark.zoo.format import PolicySet, empty_policy_set
@@ -92,11 +96,11 @@ def _expert_actions(expert, states: np.ndarray) -> np.ndarray:
         return np.clip(np.stack([expert.get_action(s.copy()) for s in states]), -1.0, 1.0).astype(np.float32)
 
 
-def _record(task, run_seed, configuration, step, trajectory: Trajectory, **extra) -> dict:
+def _record(task, run_seed, configuration, step, trajectory: Trajectory, robot: str, **extra) -> dict:
     first = trajectory.first_success_step
     return dict(task=task, source="expert-distill", run_seed=int(run_seed),
                 configuration=int(configuration), step=int(step), success=float(first >= 0),
-                first_success_step=first if first >= 0 else None, **extra)
+                first_success_step=first if first >= 0 else None, robot=robot, **extra)
 
 
 def _policy_set(params: list, trajectories: list, records: list, spec: PolicySpec) -> PolicySet:
@@ -106,19 +110,27 @@ def _policy_set(params: list, trajectories: list, records: list, spec: PolicySpe
                      **trajectories_to_arrays(trajectories, spec))
 
 
-def _quality(trajectory: Trajectory) -> str:
-    return "success" if trajectory.success else ("partial" if trajectory.rewards.max() > 1.0 else "fail")
+def _quality(trajectory: Trajectory, reward_max: float) -> str:
+    """'success', 'partial' (a step reward above a tenth of the domain's largest) or 'fail'."""
+    partial = trajectory.rewards.max() > 0.1 * reward_max
+    return "success" if trajectory.success else ("partial" if partial else "fail")
 
 
-def run_distill(task: str, run_seed: int, configuration: int, config: DistillConfig,
-                spec: PolicySpec) -> tuple[PolicySet, PolicySet, dict]:
-    """One distillation run. Returns (checkpoints, conditions, stats)."""
+def run_distill(task: str, run_seed: int, configuration: int, config: DistillConfig, spec: PolicySpec,
+                robot: str | None = None, condition_robot: str | None = None) -> tuple[PolicySet, PolicySet, dict]:
+    """One distillation run on `robot`, conditions on `condition_robot` (see the module
+    docstring; None: the domain's default robot, and the run's robot). Returns (checkpoints,
+    conditions, stats)."""
     start = time.time()
+    domain = domain_of(task)
+    robot = domain.check_robot(robot)
+    condition_robot = domain.check_robot(condition_robot or robot)
     rng = np.random.default_rng([run_seed, configuration, 7])
     torch.manual_seed(int(rng.integers(2**31)))
-    env = make_env(task, configuration)
-    extra_envs = [make_env(task, c) for c in extra_configurations(run_seed, config.configurations_per_run - 1)]
-    expert = expert_policy(task)
+    env = make_env(task, configuration, robot)
+    condition_env = env if condition_robot == robot else make_env(task, configuration, condition_robot)
+    extra_envs = [make_env(task, c, robot) for c in extra_configurations(run_seed, config.configurations_per_run - 1)]
+    expert = expert_policy(task, robot)
     actor = GaussianActor(spec)
     optimizer = torch.optim.Adam(actor.parameters(), lr=config.lr)
 
@@ -184,10 +196,11 @@ def run_distill(task: str, run_seed: int, configuration: int, config: DistillCon
     while updates < config.max_updates:
         train(config.updates_per_iteration)
         if len(cond_trajs) < config.conditions_per_run:
-            noisy = rollout(env, act_stochastic, steps_after_success=config.steps_after_success)
+            noisy = rollout(condition_env, act_stochastic, steps_after_success=config.steps_after_success)
             cond_params.append(actor.flat_parameters())
             cond_trajs.append(noisy)
-            cond_records.append(_record(task, run_seed, configuration, updates, noisy, quality=_quality(noisy)))
+            cond_records.append(_record(task, run_seed, configuration, updates, noisy, condition_robot,
+                                        quality=_quality(noisy, domain.reward_max)))
         learner = rollout(env, act_deterministic, steps_after_success=config.steps_after_success)
         aggregate(learner)
         succeeded = learner.success and (not extra_envs or succeeds_everywhere())
@@ -220,10 +233,10 @@ def run_distill(task: str, run_seed: int, configuration: int, config: DistillCon
         last_kept = params
         ckpt_params.append(params)
         ckpt_trajs.append(trajectory)
-        ckpt_records.append(_record(task, run_seed, configuration, updates, trajectory))
+        ckpt_records.append(_record(task, run_seed, configuration, updates, trajectory, robot))
 
-    stats = dict(task=task, run_seed=run_seed, configuration=configuration,
-                 configurations_per_run=config.configurations_per_run,
+    stats = dict(task=task, run_seed=run_seed, configuration=configuration, robot=robot,
+                 condition_robot=condition_robot, configurations_per_run=config.configurations_per_run,
                  seconds=time.time() - start, updates=updates,
                  first_success_update=first_success_update,
                  snapshots_tried=snapshots_tried, checkpoints=len(ckpt_params),

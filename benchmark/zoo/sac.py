@@ -1,4 +1,4 @@
-"""The `sac` collector: Soft Actor-Critic on one MetaWorld task, as the paper built its zoo.
+"""The `sac` collector: Soft Actor-Critic on one task of any domain, as the paper built its zoo.
 
 One run trains SAC on `task` in one fixed initial configuration (by default
 `train_configuration(run_seed)`; every reset gives the same object and goal positions) and
@@ -20,8 +20,10 @@ SAC (Haarnoja et al. 2018, CleanRL's `sac_continuous_action` layout): the actor 
 `benchmark.policy.GaussianActor` (tanh-squashed Gaussian, log_std clamped to [-20, 2]), twin
 Q critics (256x2 MLPs) with Polyak-averaged targets, automatic entropy tuning towards
 -act_dim, uniform random actions during warm-up, then one gradient update per env step.
-MetaWorld episodes end only by the 500-step time limit (`truncated`), which is not a terminal
-state, so targets always bootstrap.
+Episodes end only by the task's time limit (`truncated`; MetaWorld 500 steps, Robosuite
+150-400), which is not a terminal state, so targets always bootstrap. The run trains on
+`robot` and rolls its condition trajectories out on `condition_robot` (both default to the
+domain's default robot).
 
 Seeding: network initialisation, action noise and replay sampling come from `run_seed` only
 (a private torch generator and numpy generator; the global RNGs are left untouched), and the
@@ -45,20 +47,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from benchmark.envs import (
-    ACT_DIM,
-    CONDITION_CONFIGURATION_BASE,
-    MAX_EPISODE_STEPS,
-    OBS_DIM,
-    make_env,
-    train_configuration,
-)
+from benchmark.envs import CONDITION_CONFIGURATION_BASE, domain_of, make_env, train_configuration
 from benchmark.errors import UserError, unknown
 from benchmark.policy import GaussianActor, PolicySpec
 from benchmark.zoo.format import PolicySet, empty_policy_set
 
 STATE_FILE = "sac_state.safetensors"
 STATE_VERSION = 1
+METAWORLD_EPISODE = 500
+"""MetaWorld's episode length: `state_every` is a multiple of it (saves on episode ends)."""
 
 
 @dataclass(frozen=True)
@@ -97,12 +94,15 @@ class SACConfig:
     """Steps between stochastic condition rollouts."""
     condition_until: int = 500_000
     """Condition rollouts are taken at steps <= this (the paper's first 0.5M steps)."""
-    partial_reward: float = 5.0
-    """A failed condition episode whose best step reward reaches this is 'partial' (MetaWorld v3 rewards lie in [0, 10])."""
+    partial_share: float = 0.5
+    """A failed condition episode whose best step reward reaches this share of the domain's
+    largest step reward (`Domain.reward_max`, MetaWorld 10) is 'partial'."""
     keep_after_success: int = 10
     """Stored trajectories end this many steps after the first success (the full episode without one)."""
     state_every: int = 50_000
-    """Steps between training-state saves when a state_dir is given (a multiple of the 500-step episode)."""
+    """Steps between training-state saves when a state_dir is given (a multiple of MetaWorld's
+    500-step episode); the state is saved at the first episode end at or after each multiple,
+    which for MetaWorld is the multiple itself."""
 
     def __post_init__(self):
         for f in fields(self):
@@ -113,8 +113,8 @@ class SACConfig:
                      "state_every", "critic_hidden", "policy_hidden"):
             if getattr(self, name) < 1:
                 raise UserError(f"SACConfig.{name} must be >= 1, got {getattr(self, name)}")
-        if self.state_every % MAX_EPISODE_STEPS:
-            raise UserError(f"SACConfig.state_every must be a multiple of {MAX_EPISODE_STEPS}, got {self.state_every}")
+        if self.state_every % METAWORLD_EPISODE:
+            raise UserError(f"SACConfig.state_every must be a multiple of {METAWORLD_EPISODE}, got {self.state_every}")
         if self.learning_starts < self.batch_size:
             raise UserError(f"SACConfig.learning_starts ({self.learning_starts}) must be >= batch_size ({self.batch_size})")
 
@@ -204,7 +204,7 @@ def rollout(env, policy, keep_after_success: int) -> dict:
     obs, _ = env.reset()
     states, actions, rewards, successes = [], [], [], []
     first_success = None
-    for t in range(MAX_EPISODE_STEPS):
+    for t in range(env.max_path_length):
         obs = np.asarray(obs, np.float32)
         action = np.asarray(policy(obs), np.float32)
         next_obs, reward, _, truncated, info = env.step(action)
@@ -278,10 +278,11 @@ def _rows_from_tensors(prefix: str, tensors: dict, records: list[dict]) -> list[
 
 # ----------------------------------------------------------------------------- the run
 def run_sac(task: str, run_seed: int, config: SACConfig, state_dir: Path | None = None,
-            progress=None, configuration: int | None = None) -> tuple[PolicySet, PolicySet]:
-    """Train SAC on `task` seeded by `run_seed`, in `configuration` (the MetaWorld constructor
-    seed; default `train_configuration(run_seed)`, unseen-task condition runs pass
-    `condition_configuration(i)`).
+            progress=None, configuration: int | None = None, robot: str | None = None,
+            condition_robot: str | None = None) -> tuple[PolicySet, PolicySet]:
+    """Train SAC on `task` with `robot` seeded by `run_seed`, in `configuration` (default
+    `train_configuration(run_seed)`, unseen-task condition runs pass
+    `condition_configuration(i)`); condition rollouts on `condition_robot` (default `robot`).
 
     Returns (checkpoints, conditions) PolicySets (see module docstring). `progress`, if given,
     is called at the end of every episode as `progress(step, metrics)` with metrics a dict of
@@ -300,17 +301,23 @@ def run_sac(task: str, run_seed: int, config: SACConfig, state_dir: Path | None 
     if not isinstance(configuration, (int, np.integer)) or configuration < 0:
         raise UserError(f"configuration must be a non-negative integer, got {configuration!r}")
     configuration = int(configuration)
-    env = make_env(task, configuration)          # raises UserError for an unknown task
-    eval_env = make_env(task, configuration)     # evaluations never interrupt a training episode
-    spec = PolicySpec(OBS_DIM, ACT_DIM, config.policy_hidden)
+    domain = domain_of(task)                     # raises UserError for an unknown task
+    robot = domain.check_robot(robot)
+    condition_robot = domain.check_robot(condition_robot or robot)
+    obs_dim, act_dim, horizon = domain.obs_dim, domain.act_dim, domain.horizon(task)
+    env = make_env(task, configuration, robot)
+    eval_env = make_env(task, configuration, robot)  # evaluations never interrupt a training episode
+    condition_env = eval_env if condition_robot == robot else make_env(task, configuration, condition_robot)
+    spec = PolicySpec(obs_dim, act_dim, config.policy_hidden)
 
     # ---- seeding: private generators, global RNG states untouched
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(run_seed)
         actor = GaussianActor(spec)
-        qf1 = SoftQNetwork(OBS_DIM, ACT_DIM, config.critic_hidden)
-        qf2 = SoftQNetwork(OBS_DIM, ACT_DIM, config.critic_hidden)
-    qf1_target, qf2_target = SoftQNetwork(OBS_DIM, ACT_DIM, config.critic_hidden), SoftQNetwork(OBS_DIM, ACT_DIM, config.critic_hidden)
+        qf1 = SoftQNetwork(obs_dim, act_dim, config.critic_hidden)
+        qf2 = SoftQNetwork(obs_dim, act_dim, config.critic_hidden)
+    qf1_target, qf2_target = (SoftQNetwork(obs_dim, act_dim, config.critic_hidden),
+                              SoftQNetwork(obs_dim, act_dim, config.critic_hidden))
     qf1_target.load_state_dict(qf1.state_dict())
     qf2_target.load_state_dict(qf2.state_dict())
     generator = torch.Generator().manual_seed(run_seed)
@@ -318,10 +325,10 @@ def run_sac(task: str, run_seed: int, config: SACConfig, state_dir: Path | None 
 
     q_optimizer = torch.optim.Adam(list(qf1.parameters()) + list(qf2.parameters()), lr=config.q_lr)
     actor_optimizer = torch.optim.Adam(actor.parameters(), lr=config.policy_lr)
-    target_entropy = -float(ACT_DIM)
+    target_entropy = -float(act_dim)
     log_alpha = torch.tensor([math.log(config.initial_alpha)], requires_grad=True)
     alpha_optimizer = torch.optim.Adam([log_alpha], lr=config.alpha_lr)
-    buffer = ReplayBuffer(config.buffer_size, OBS_DIM, ACT_DIM)
+    buffer = ReplayBuffer(config.buffer_size, obs_dim, act_dim)
 
     step, reached_success = 0, False
     checkpoint_rows: list[dict] = []
@@ -332,6 +339,8 @@ def run_sac(task: str, run_seed: int, config: SACConfig, state_dir: Path | None 
     # a saved state resumes only the same run; total_steps may grow to extend a finished run
     identity = {"task": task, "run_seed": run_seed, "configuration": configuration,
                 "config": {k: v for k, v in config.to_dict().items() if k != "total_steps"}}
+    if (robot, condition_robot) != (domain.default_robot,) * 2:  # states saved before robots keep resuming
+        identity.update(robot=robot, condition_robot=condition_robot)
 
     def save_state() -> None:
         tensors = {f"net.{name}.{k}": v.detach().clone() for name, m in modules.items() for k, v in m.state_dict().items()}
@@ -382,10 +391,11 @@ def run_sac(task: str, run_seed: int, config: SACConfig, state_dir: Path | None 
             checkpoint_rows = _rows_from_tensors("checkpoints", tensors, counters["checkpoint_records"])
             condition_rows = _rows_from_tensors("conditions", tensors, counters["condition_records"])
 
-    def record(kind_step: int, episode: dict) -> dict:
+    def record(kind_step: int, episode: dict, on_robot: str) -> dict:
         first = episode["first_success"]
         return {"task": task, "source": "sac", "run_seed": run_seed, "configuration": configuration,
-                "step": kind_step, "success": float(first is not None), "first_success_step": first}
+                "step": kind_step, "success": float(first is not None), "first_success_step": first,
+                "robot": on_robot}
 
     def deterministic(obs):
         with torch.no_grad():
@@ -395,16 +405,17 @@ def run_sac(task: str, run_seed: int, config: SACConfig, state_dir: Path | None 
         with torch.no_grad():
             return sample_action(actor, torch.from_numpy(obs)[None], generator)[0][0].numpy()
 
-    # ---- training loop; every episode is exactly MAX_EPISODE_STEPS long (time limit only)
+    # ---- training loop; every episode is exactly `horizon` steps long (time limit only)
     episode_return, episode_success = 0.0, 0.0
+    next_save = (step // config.state_every + 1) * config.state_every
     while step < config.total_steps:
-        if step % MAX_EPISODE_STEPS == 0:
+        if step % horizon == 0:
             obs, _ = env.reset()
             obs = np.asarray(obs, np.float32)
             episode_return, episode_success = 0.0, 0.0
 
         if step < config.learning_starts:
-            action = rng.uniform(-1.0, 1.0, ACT_DIM).astype(np.float32)
+            action = rng.uniform(-1.0, 1.0, act_dim).astype(np.float32)
         else:
             action = stochastic(obs)
         next_obs, reward, terminated, truncated, info = env.step(action)
@@ -449,20 +460,23 @@ def run_sac(task: str, run_seed: int, config: SACConfig, state_dir: Path | None 
             episode = rollout(eval_env, deterministic, config.keep_after_success)
             reached_success = reached_success or episode["first_success"] is not None
             if reached_success or not config.require_success:
-                checkpoint_rows.append({**episode, "params": actor.flat_parameters(), "record": record(step, episode)})
+                checkpoint_rows.append({**episode, "params": actor.flat_parameters(), "record": record(step, episode, robot)})
 
         if step % config.condition_every == 0 and step <= config.condition_until:
-            episode = rollout(eval_env, stochastic, config.keep_after_success)
-            rec = record(step, episode)
+            episode = rollout(condition_env, stochastic, config.keep_after_success)
+            rec = record(step, episode, condition_robot)
             if episode["first_success"] is not None:
                 rec["quality"] = "success"
             else:
-                rec["quality"] = "partial" if episode["rewards"].max() >= config.partial_reward else "fail"
+                partial = episode["rewards"].max() >= config.partial_share * domain.reward_max
+                rec["quality"] = "partial" if partial else "fail"
             condition_rows.append({**episode, "params": actor.flat_parameters(), "record": rec})
 
         if truncated:
-            if state_dir is not None and step % config.state_every == 0:
-                save_state()
+            if step >= next_save:
+                next_save = (step // config.state_every + 1) * config.state_every
+                if state_dir is not None:
+                    save_state()
             if progress is not None:
                 progress(step, {"episode_return": episode_return, "episode_success": episode_success,
                                 "alpha": log_alpha.exp().item(), **losses})
