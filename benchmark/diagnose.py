@@ -251,8 +251,12 @@ def diagnose(method_name: str, profile_name: str, results: Path, tasks: list[str
         policies=policies, n_configurations=len(EVAL_CONFIGURATIONS), zoo_id=zoo.zoo_id,
         command="python -m benchmark " + " ".join(sys.argv[1:]), units=len(units), failed_units=failed,
         wall_s_last_invocation=round(time.time() - started, 1), provenance=provenance(version)))
-    print(stage_table(frame).round(3).to_string())
-    print(f"diagnosis: {run_dir} ({len(units) - failed} units ok, {failed} failed)")
+    if len(frame):   # a run whose every unit failed has no table to print
+        print(stage_table(frame).round(3).to_string())
+    errors = [_read_unit(_unit_path(run_dir, u))["error"] for u in units]
+    errors = [e.strip().splitlines()[-1] for e in errors if e]
+    print(f"diagnosis: {run_dir} ({len(units) - len(errors)} units ok, {len(errors)} failed"
+          + (f"; first error: {errors[0]})" if errors else ")"))
     return 1 if failed else 0
 
 
