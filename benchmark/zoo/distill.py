@@ -19,6 +19,11 @@ them, and a snapshot is harvested only when it succeeds on all K, so checkpoints
 beyond one initial configuration. Checkpoint trajectories and condition trajectories are
 still rollouts on the run's own configuration. K = 1 is the one-configuration recipe.
 
+With `shared_init` every run of a task starts from one initialisation (seeded by the task
+name) instead of its own. Independently initialised runs end in separate modes of parameter
+space (hidden units permuted; `scripts/probe_zoo_modes.py` measures it), which a parameter
+generator must keep apart; runs from one initialisation may share a mode.
+
 The run trains on `robot` (the domain's default when None); its condition trajectories are
 rolled out on `condition_robot` (default: the same robot). The Robosuite zoo distils on Panda
 and records its conditions on Sawyer, the robot its policies are evaluated on.
@@ -31,6 +36,7 @@ from __future__ import annotations
 
 import time
 import warnings
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,6 +82,8 @@ class DistillConfig:
     configurations_per_run: int = 1
     """K: configurations a run trains on and its checkpoints must all succeed in (1: the run's
     own only)."""
+    shared_init: bool = False
+    """Start every run of a task from the same initial parameters (seeded by the task name)."""
 
 
 EXTRA_CONFIGURATION_STRIDE = 10_000
@@ -132,6 +140,10 @@ def run_distill(task: str, run_seed: int, configuration: int, config: DistillCon
     extra_envs = [make_env(task, c, robot) for c in extra_configurations(run_seed, config.configurations_per_run - 1)]
     expert = expert_policy(task, robot)
     actor = GaussianActor(spec)
+    if config.shared_init:  # replaces the weights only: the run's own torch stream is unchanged
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(zlib.crc32(task.encode()))
+            actor.load_state_dict(GaussianActor(spec).state_dict())
     optimizer = torch.optim.Adam(actor.parameters(), lr=config.lr)
 
     demo = rollout(env, lambda obs: _expert_actions(expert, obs[None])[0], steps_after_success=config.steps_after_success)
