@@ -3,6 +3,7 @@
 A profile has one section per component, each validated into that component's dataclass:
 
     name, description
+    preset:  whose presets methods and suites take (default: name)
     reductions: [what this profile reduces from the paper, one line each]
     zoo:     benchmark.zoo.collect.ZooSettings fields
     methods: {method name: Config overrides on top of the method's preset of this name}
@@ -62,7 +63,7 @@ class Profile:
     """A named budget; see the module docstring for its sections."""
 
     name: str
-    """The profile's name (its file's stem): methods take their preset of this name."""
+    """The profile's name (its file's stem)."""
     description: str
     """One line for `python -m benchmark list`."""
     reductions: list[str]
@@ -73,10 +74,16 @@ class Profile:
     """{method name: Config overrides on top of the method's preset of this name}."""
     eval: EvalSettings = field(default_factory=EvalSettings)
     """How proposed policies are rolled out and summarised."""
+    preset: str = ""
+    """Whose presets methods and suites take (their per-profile budgets); empty means `name`,
+    so a profile derived from `mini` that changes only its zoo says `preset: mini`."""
     domain: str = "metaworld"
     """The domain the top-level sections describe."""
     domains: dict = field(default_factory=dict)
     """{domain name: {reductions, zoo, methods, eval}} for the profile's other domains."""
+
+    def __post_init__(self):
+        self.preset = self.preset or self.name
 
     def for_domain(self, name: str) -> "Profile":
         """This profile as it applies to suites of domain `name`; UserError when it has no
@@ -122,10 +129,12 @@ def load_profile(name: str) -> Profile:
         raise unknown("profile", name, profile_names())
     raw = yaml.safe_load(path.read_text())
     where = f"profile {name} ({path.name})"
-    allowed = {"name", "description", "reductions", "zoo", "methods", "eval", "domain", "domains"}
+    allowed = {"name", "description", "preset", "reductions", "zoo", "methods", "eval", "domain", "domains"}
     extra = sorted(set(raw) - allowed)
     if extra:
         raise UserError(f"{where}: unknown section(s) {', '.join(extra)}")
+    if raw.get("preset") and raw["preset"] not in profile_names():
+        raise unknown("preset of " + where, raw["preset"], profile_names())
     domains = dict(raw.get("domains") or {})
     for domain, section in domains.items():
         bad = sorted(set(section or {}) - {"reductions", "zoo", "methods", "eval"})
@@ -136,6 +145,7 @@ def load_profile(name: str) -> Profile:
         reductions=list(raw.get("reductions", [])), zoo=dict(raw.get("zoo", {})),
         methods=dict(raw.get("methods") or {}),
         eval=_dataclass_from(EvalSettings, raw.get("eval"), f"{where} eval"),
+        preset=str(raw.get("preset") or ""),
         domain=raw.get("domain", "metaworld"), domains=domains,
     )
     for domain in domains:

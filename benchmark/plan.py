@@ -63,7 +63,7 @@ def resolve_method(name: str, profile: Profile) -> ResolvedMethod:
     if base not in METHODS:
         raise unknown("method", base, METHODS.names())
     cls = METHODS.get(base)
-    values = dict(presets_of(cls).get(profile.name, {}))
+    values = dict(presets_of(cls).get(profile.preset, {}))
     values.update(profile.methods.get(base, {}) or {})
     values.update(overrides)
     config = config_from_dict(cls.Config, values, f"method {name}")
@@ -197,8 +197,8 @@ def plan(suite_name: str, profile_name: str, results: Path, methods: list[str] |
         for seed in range(seeds):
             directory = str(model_dir(results, method, zoo_id, seed))
             trainings[(name, seed)] = TrainingJob(method, root, seed, directory)
-            for task in suite.tasks_for(profile.name):
-                for n_traj in suite.n_traj_for(profile.name):
+            for task in suite.tasks_for(profile.preset):
+                for n_traj in suite.n_traj_for(profile.preset):
                     for setting in suite.settings:
                         base = _cell_base(suite, profile, name, method, zoo_id, task, n_traj, setting, seed,
                                           version)

@@ -110,7 +110,7 @@ def run_suite(suite: str, profile: str, results: Path, methods: list[str] | None
     write_run(run_dir, dict(
         suite=planned.suite.name, profile=planned.profile.name, profile_description=planned.profile.description,
         reductions=planned.profile.reductions, command="python -m benchmark " + " ".join(sys.argv[1:]),
-        methods={name: describe_method(m, planned.profile.name) for name, m in planned.methods.items()},
+        methods={name: describe_method(m, planned.profile.preset) for name, m in planned.methods.items()},
         cells=[c.cell_id for c in cells], n_configurations=len(EVAL_CONFIGURATIONS),
         wall_s_last_invocation=round(time.time() - started, 1), provenance=provenance(version),
         ok_cells=ok, failed_cells=failed))
