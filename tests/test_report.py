@@ -4,11 +4,17 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.stats
+from matplotlib.container import ErrorbarContainer
 from matplotlib.image import imread
-from test_report_fixtures import write_fake_run
+from test_report_fixtures import write_fake_diagnosis, write_fake_run
 
+from benchmark import stats
 from benchmark.errors import UserError
 from benchmark.report import build_report, figures, load_run, load_runs, write_summary, write_tables
+from benchmark.report.headline import headline_table
+from benchmark.report.style import method_order
+from benchmark.report.tables import fmt
 
 REPS = 200
 BASE = ("make-an-agent", "mtbc")
@@ -40,9 +46,9 @@ def check_png(fig, path):
 
 # figure key -> (number of axes, series per axis: lines, patches or scatter collections)
 EXPECTED = {
-    "fig5_seen": (2, "lines", [2, 2]),
-    "fig6_unseen": (2, "lines", [2, 2]),
-    "fig7_noisy": (4, "lines", [4, 4, 4, 4]),  # (2 counts x 2 metrics) panels; 2 methods x 2 settings
+    "fig5_seen": (2, "patches", [4, 4]),  # (best, top-5) panels; 2 methods x 2 counts
+    "fig6_unseen": (2, "patches", [4, 4]),
+    "fig7_noisy": (2, "patches", [8, 8]),  # 2 methods x (clean, noisy) x 2 counts
     "fig8_embedding": (1, "patches", [4]),  # 2 variants x (best, top-5)
     "fig9_trajectories": (2, "lines", [7, 7]),  # 2 conditions + 5 generated, one panel per task
     "fig11_cosine": (2, "collections", [2, 2]),  # one filled step histogram per base method
@@ -162,3 +168,154 @@ def test_report_merges_runs_of_different_suites(tmp_path):
     other = write_fake_run(tmp_path / "other", methods=("mtbc",), profile="mini", trajectories=False)
     with pytest.raises(UserError, match="different profile"):
         load_runs([length, other])
+
+
+def markdown_section(text: str, heading: str) -> str:
+    """The lines of a Markdown document from `heading` up to the next heading of level 1-2."""
+    lines = text.splitlines()
+    start = lines.index(heading)
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith(("# ", "## "))), len(lines))
+    return "\n".join(lines[start:end])
+
+
+def table_rows(section: str) -> dict[str, list[str]]:
+    """First cell -> the other cells, for each body row of the Markdown table in `section`."""
+    rows = [line.strip("|").split(" | ") for line in section.splitlines() if line.startswith("| ")]
+    return {cells[0].strip(): [c.strip() for c in cells[1:]] for cells in rows[2:]}  # after header and rule
+
+
+def expected_headline(summary: pd.DataFrame, n_traj: int) -> dict[str, str]:
+    """Headline cell of every method at one trajectory count, computed from summary.csv: top-5
+    IQM [95% interval]; per-seed means. The point is scipy's 25% trimmed mean of the scores."""
+    group = summary[(summary["status"] == "ok") & (summary["n_traj"] == n_traj)]
+    scores, _ = stats.score_matrices(group, "top5", method_order(group["method"].unique()))
+    intervals = stats.aggregate_intervals(scores, reps=REPS, seed=0).query("aggregate == 'IQM'").set_index("method")
+    out = {}
+    for method, matrix in scores.items():
+        point = scipy.stats.trim_mean(matrix.ravel(), 0.25)
+        lo, hi = intervals.loc[method, ["lo", "hi"]]
+        # each seed's mean over tasks, of the seeds that have every task (a failed cell drops one)
+        table = group[group["method"] == method].pivot_table(index="seed", columns="task", values="top5")
+        per_seed = table.dropna().mean(axis=1)
+        seeds = "; seeds " + " / ".join(f"{v:.2f}" for v in per_seed) if len(per_seed) > 1 else ""
+        out[method] = fmt(point, lo, hi) + seeds  # a method with one complete seed has no interval
+    return out
+
+
+def test_headline_table_opens_the_report_and_agrees_with_summary_csv(tmp_path):
+    root = write_fake_run(tmp_path / "run", methods=BASE, failed_cells=1, trajectories=False)
+    out = tmp_path / "report"
+    build_report(root, out_dir=out, reps=REPS, poi_reps=20)
+    text = (out / "report.md").read_text()
+    headings = [line for line in text.splitlines() if line.startswith(("# ", "## "))]
+    assert headings[:3] == ["# Report: fixture (smoke)", "## Headline: top-5 success", "## Run"]
+    section = markdown_section(text, "## Headline: top-5 success")
+    rows = table_rows(section)
+    assert list(rows) == ["Make-An-Agent", "Multi-task BC", "random actions (floor)", "scripted expert (ceiling)"]
+    summary = pd.read_csv(out / "summary.csv")
+    assert summary.equals(pd.read_csv(write_summary(root)))
+    for column, n_traj in enumerate((5, 10)):
+        expected = expected_headline(summary, n_traj)
+        assert rows["Make-An-Agent"][column] == expected["make-an-agent"]
+        assert rows["Multi-task BC"][column] == expected["mtbc"]
+        assert rows["random actions (floor)"][column] == "not in this run"
+    assert "`python -m benchmark run --suite bounds --profile smoke`" in section
+    # the per-suite table's IQM row is the same number
+    suite = markdown_section(text, "## Per-suite tables")
+    top5 = suite[suite.index("### top-5 mean (optimistic"):]
+    iqm = next(line for line in top5.splitlines() if line.startswith("| **IQM**"))
+    assert iqm.split(" | ")[1] == rows["Make-An-Agent"][0].split(";")[0]
+
+
+def test_headline_puts_floor_and_ceiling_beside_the_methods(tmp_path):
+    """In a run that has the bounds, they are rows of the table with their numbers (one count,
+    one seed: intervals from resampling tasks, no per-seed means)."""
+    root = write_fake_run(tmp_path / "run", methods=("expert", "random", "mtbc"), n_trajs=(20,), seeds=(0,),
+                          tasks=("reach", "window-close", "door-open"), trajectories=False)
+    frame, caption = headline_table(load_run(root).ok_summary, "smoke", reps=REPS)
+    assert list(frame.columns) == ["method", "20 condition trajectories"]
+    rows = dict(zip(frame["method"], frame["20 condition trajectories"]))
+    assert list(rows) == ["Multi-task BC", "random actions (floor)", "scripted expert (ceiling)"]
+    expected = expected_headline(pd.read_csv(write_summary(root)), 20)
+    assert rows == {"Multi-task BC": expected["mtbc"], "random actions (floor)": expected["random"],
+                    "scripted expert (ceiling)": expected["expert"]}
+    assert "not in this run" not in caption and not any("; seeds" in v for v in rows.values())
+
+
+def test_report_html_is_styled_and_self_contained(tmp_path):
+    root = write_fake_run(tmp_path / "run", methods=BASE, settings=("clean", "noisy"), seeds=(0,), trajectories=False)
+    build_report(root, out_dir=tmp_path, reps=REPS, poi_reps=20)
+    page = (tmp_path / "report.html").read_text()
+    style = page[page.index("<style>"):page.index("</style>")]
+    for rule in ("max-width", "border-collapse", "tbody tr:nth-child(even)", "figure img", "system-ui"):
+        assert rule in style, rule
+    assert "http" not in page.replace("http-equiv", "") and "<link" not in page and "<script" not in page
+    assert page.index("<h2>Headline: top-5 success</h2>") < page.index("<h2>Run</h2>") < page.index("<h2>Figures</h2>")
+    assert "<strong>Reduced protocol</strong>" in page and "**" not in page
+    # the noisy setting makes one headline column per (setting, count)
+    headline = page[page.index("<h2>Headline"):page.index("<h2>Run</h2>")]
+    assert [f"{n} condition trajectories, {s}" in headline for s in ("clean", "noisy") for n in (5, 10)] == [True] * 4
+
+
+def bar_heights(ax) -> list[float]:
+    return [patch.get_height() for patch in ax.patches]
+
+
+def whisker_ends(ax) -> list[tuple[float, float]]:
+    """(low, high) of every whisker, in bar order."""
+    ends = []
+    for container in ax.containers:
+        if isinstance(container, ErrorbarContainer):
+            ends += [(seg[:, 1].min(), seg[:, 1].max()) for seg in container.lines[2][0].get_segments()]
+    return ends
+
+
+def test_success_bars_are_the_interval_estimates_with_one_or_several_counts(full_run, unseen_only):
+    """Figures 5-7 are bars per method and trajectory count whose heights and whiskers are the
+    mean and 95% interval over seeds x tasks, also when the run has a single count."""
+    fig, _ = figures.fig5(full_run, REPS, 0)
+    rows = figures.base_methods(full_run.ok_summary)
+    rows = rows[(rows["task"] == "reach") & (rows["setting"] == "clean")]
+    for ax, metric in zip(fig.axes, figures.SUCCESS_METRICS):
+        agg = figures.aggregate_by(rows, metric, "n_traj", list(BASE), REPS, 0)
+        agg = agg.set_index(["method", "n_traj"]).loc[[(m, n) for m in BASE for n in (5, 10)]]
+        np.testing.assert_allclose(bar_heights(ax), agg["point"])
+        np.testing.assert_allclose(whisker_ends(ax), agg[["lo", "hi"]].to_numpy())
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["5", "10"]
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend == ["Make-An-Agent", "Multi-task BC"]
+
+    single, _ = figures.fig6(load_run(unseen_only), REPS, 0)
+    for ax in single.axes:
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["5"]
+        assert len(ax.patches) == 2 and len(whisker_ends(ax)) == 2
+        assert all(lo <= h <= hi for h, (lo, hi) in zip(bar_heights(ax), whisker_ends(ax)))
+
+    noisy, _ = figures.fig7(full_run, REPS, 0)
+    hatches = [patch.get_hatch() for patch in noisy.axes[0].patches]
+    assert hatches.count(figures.NOISY_HATCH) == len(hatches) // 2
+
+
+def test_diagnosis_report_headline_first_with_the_stage_figure(tmp_path):
+    from benchmark.diagnose import STAGE_LABELS, STAGES
+    from benchmark.report.diagnosis import build_diagnosis_report
+
+    run_dir = write_fake_diagnosis(tmp_path / "diagnose")
+    written = build_diagnosis_report(run_dir, tmp_path / "report")
+    assert {p.name for p in written} >= {"report.md", "report.html", "diagnosis.csv", "diagnosis_stages.png",
+                                         "diagnosis_losses.png"}
+    text = (tmp_path / "report" / "report.md").read_text()
+    headings = [line for line in text.splitlines() if line.startswith(("# ", "## "))]
+    assert headings[:3] == ["# Diagnosis: make-an-agent (smoke)", "## Headline: success per stage", "## Run"]
+    section = markdown_section(text, "## Headline: success per stage")
+    assert "![diagnosis_stages.png](diagnosis_stages.png)" in section
+    rows = table_rows(section)
+    frame = pd.read_csv(tmp_path / "report" / "diagnosis.csv")
+    # mean over tasks of each task's mean over seeds
+    mean = frame.groupby(["stage", "task"])["mean"].mean().groupby("stage").mean()
+    assert list(rows) == [STAGE_LABELS[s] for s in STAGES]
+    for stage in STAGES:
+        assert rows[STAGE_LABELS[stage]][0] == f"{mean[stage]:.3f}"
+        assert rows[STAGE_LABELS[stage]][2] == f"{mean[stage] / mean['checkpoint']:.0%}"
+    page = (tmp_path / "report" / "report.html").read_text()
+    assert "tbody tr:nth-child(even)" in page and page.index("Headline") < page.index("<h2>Run</h2>")

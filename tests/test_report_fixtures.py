@@ -83,6 +83,31 @@ def _write_trajectories(path: Path, rng, k: int) -> None:
               str(path))
 
 
+def write_fake_diagnosis(root: Path, *, tasks=("reach", "door-open"), seeds=(0, 1), rng_seed: int = 0) -> Path:
+    """Write run.json, diagnosis.csv and models.json of a `diagnose` run under root: every stage
+    per task and seed, the checkpoints once (they do not depend on the training seed)."""
+    from benchmark.diagnose import DIAGNOSIS_FORMAT, STAGES
+
+    rng = np.random.default_rng(rng_seed)
+    root.mkdir(parents=True, exist_ok=True)
+    rows = [{"task": task, "stage": stage, "seed": seed, "n_policies": 20, "mean": float(rng.random()),
+             "top5": float(rng.random()), "qualified": 0.0,
+             "relative_error": float(rng.random() / 10) if stage == "reconstruction" else np.nan}
+            for task in tasks for stage in STAGES for seed in (seeds[:1] if stage == "checkpoint" else seeds)]
+    pd.DataFrame(rows).to_csv(root / "diagnosis.csv", index=False)
+    history = {"autoencoder": [0.1, 0.05], "autoencoder_heldout": [0.12, 0.06], "diffusion": [0.3, 0.1]}
+    (root / "models.json").write_text(json.dumps({str(seed): {
+        "model": f"make-an-agent-{seed}", "train_cpu_s": 10.0,
+        "diagnostics": {"n_checkpoints": 40, "reconstruction_rel_error": 0.06, "history": history}}
+        for seed in seeds}))
+    (root / "run.json").write_text(json.dumps({
+        "format": DIAGNOSIS_FORMAT, "command": "python -m benchmark diagnose --profile smoke",
+        "method": "make-an-agent", "profile": "smoke", "profile_description": "CI", "zoo_id": "smoke-0",
+        "policies": 20, "n_configurations": 5, "seeds": len(seeds), "wall_s_last_invocation": 1.0,
+        "provenance": {"code_version": "tests", "machine": "test"}}))
+    return root
+
+
 def test_fixture_is_a_loadable_run(tmp_path):
     data = load_run(write_fake_run(tmp_path / "run", failed_cells=1))
     assert len(data.summary) == 2 * 2 * 2 * 1 * 2

@@ -1,5 +1,7 @@
-"""The report of a stored run: Markdown and static HTML with the same content, figures as
-PNG and SVG, tables, and a line for every paper figure the run holds no data for.
+"""The report of a stored run: Markdown and static HTML with the same content, opening with the
+headline table (top-5 IQM per method, floor and ceiling beside), then the run's provenance,
+figures as PNG and SVG, tables, a line for every paper figure the run holds no data for, and
+the run's summary.csv beside them.
 
     build_report(run_dir, out_dir=None, reps=2000) -> list of written files
     build_report([run_a, run_b, ...], out_dir) -> one report over several runs (Figure 12)
@@ -8,7 +10,6 @@ Everything is a pure function of the files under the run directories (see benchm
 """
 from __future__ import annotations
 
-import html
 from functools import partial
 from pathlib import Path
 
@@ -16,16 +17,26 @@ from benchmark.errors import UserError
 from benchmark.provenance import atomic_write_text
 from benchmark.report.data import RunData, load_run, load_runs
 from benchmark.report.figures import FIGURES, fig_improvement
+from benchmark.report.headline import headline_table
+from benchmark.report.render import to_html, to_markdown
 from benchmark.report.style import save_figure
-from benchmark.report.tables import markdown_table, run_header, suite_tables, table4, write_summary, write_tables
+from benchmark.report.tables import run_header, suite_tables, table4, write_summary, write_tables
 
 __all__ = ["build_report", "write_tables", "write_summary", "load_run", "load_runs"]
 
 
+def headline_blocks(data: RunData, reps: int, seed: int) -> list:
+    """The section that opens the report: the headline table and its caption."""
+    if data.ok_summary.empty:
+        return [("h2", "Headline"), ("p", "No cell finished; nothing to report yet.")]
+    frame, caption = headline_table(data.ok_summary, data.profile, reps=reps, seed=seed)
+    return [("h2", "Headline: top-5 success"), ("table", frame), ("p", caption)]
+
+
 def _blocks(data: RunData, out_dir: Path, reps: int, poi_reps: int, seed: int) -> tuple[list, list[Path]]:
-    """Report content as (kind, payload) blocks, and the figure files written."""
+    """Report content as (kind, payload) blocks (benchmark.report.render), and the figure files written."""
     title = f"Report: {data.run.get('suite', data.run_dir.name)} ({data.profile})"
-    blocks = [("h1", title), ("list", run_header(data))]
+    blocks = [("h1", title), *headline_blocks(data, reps, seed), ("h2", "Run"), ("list", run_header(data))]
     written, skipped = [], []
     blocks.append(("h2", "Figures"))
     for spec in FIGURES:
@@ -51,48 +62,6 @@ def _blocks(data: RunData, out_dir: Path, reps: int, poi_reps: int, seed: int) -
     return blocks, written
 
 
-def _markdown(blocks) -> str:
-    out = []
-    for kind, payload in blocks:
-        if kind in ("h1", "h2", "h3"):
-            out.append(f"{'#' * int(kind[1])} {payload}")
-        elif kind == "p":
-            out.append(payload)
-        elif kind == "list":
-            out.append("\n".join(line if line.startswith("- ") else f"- {line}" for line in payload))
-        elif kind == "table":
-            out.append(markdown_table(payload))
-        elif kind == "figure":
-            src, caption = payload
-            out.append(f"![{src}]({src})\n\n*{caption}*")
-    return "\n\n".join(out) + "\n"
-
-
-def _html(blocks) -> str:
-    body = []
-    for kind, payload in blocks:
-        if kind in ("h1", "h2", "h3"):
-            body.append(f"<{kind}>{html.escape(payload)}</{kind}>")
-        elif kind == "p":
-            body.append(f"<p>{html.escape(payload)}</p>")
-        elif kind == "list":
-            items = "".join(f"<li>{html.escape(line.removeprefix('- ').replace('**', ''))}</li>" for line in payload)
-            body.append(f"<ul>{items}</ul>")
-        elif kind == "table":
-            body.append(payload.replace("**", "", regex=False).to_html(index=False, escape=True, border=0))
-        elif kind == "figure":
-            src, caption = payload
-            body.append(f'<figure><img src="{html.escape(src)}" alt="{html.escape(src)}">'
-                        f"<figcaption>{html.escape(caption)}</figcaption></figure>")
-    style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
-             "img{max-width:100%}figcaption{font-size:90%;color:#444}"
-             "table{border-collapse:collapse;font-size:90%;margin:1em 0}"
-             "td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}")
-    title = html.escape(blocks[0][1])
-    return (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{title}</title>"
-            f"<style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
-
-
 def build_report(run_dir, out_dir=None, reps: int = 2000, poi_reps: int = 500, seed: int = 0) -> list[Path]:
     """Write report.md, report.html and the figures (PNG and SVG) of a stored run.
 
@@ -105,7 +74,7 @@ def build_report(run_dir, out_dir=None, reps: int = 2000, poi_reps: int = 500, s
         per 300 reps).
       seed: bootstrap seed; the same run, reps and seed give the same report.
     Returns:
-      The written files: report.md, report.html, then the figure files.
+      The written files: report.md, report.html, summary.csv, then the figure files.
     Raises:
       UserError: run_dir is not a run directory, a stored file is damaged, or the runs
         cannot be merged.
@@ -117,6 +86,8 @@ def build_report(run_dir, out_dir=None, reps: int = 2000, poi_reps: int = 500, s
     out_dir = Path(out_dir) if out_dir is not None else data.run_dir / "report"
     out_dir.mkdir(parents=True, exist_ok=True)
     blocks, figures = _blocks(data, out_dir, reps, poi_reps, seed)
-    atomic_write_text(out_dir / "report.md", _markdown(blocks))
-    atomic_write_text(out_dir / "report.html", _html(blocks))
-    return [out_dir / "report.md", out_dir / "report.html", *figures]
+    atomic_write_text(out_dir / "report.md", to_markdown(blocks))
+    atomic_write_text(out_dir / "report.html", to_html(blocks))
+    # the per-cell numbers behind every table, so a report folder can be checked on its own
+    atomic_write_text(out_dir / "summary.csv", data.summary.to_csv(index=False))
+    return [out_dir / "report.md", out_dir / "report.html", out_dir / "summary.csv", *figures]

@@ -1,7 +1,8 @@
-"""The report of a `diagnose` run: success per stage per task (figure and tables), the
-model's diagnostics, and its training loss curves (train and held-out).
+"""The report of a `diagnose` run: a headline table (success per stage, mean over tasks), success
+per stage per task (figure and tables), the model's diagnostics, and its training loss curves
+(train and held-out).
 
-    build_diagnosis_report(run_dir, out_dir) -> [report.md, report.html, figure files]
+    build_diagnosis_report(run_dir, out_dir) -> [report.md, report.html, diagnosis.csv, figure files]
 
 A pure function of <run>/diagnosis.csv, models.json and run.json.
 """
@@ -17,6 +18,7 @@ from matplotlib.figure import Figure
 from benchmark.diagnose import DIAGNOSIS_FORMAT, STAGE_LABELS, STAGES, stage_table
 from benchmark.errors import UserError
 from benchmark.provenance import atomic_write_text
+from benchmark.report.render import to_html, to_markdown
 from benchmark.report.style import save_figure, style
 
 STAGE_COLORS = dict(zip(STAGES, ("#4c72b0", "#8fa8d4", "#dd8452", "#c44e52", "#7f7f7f")))
@@ -90,12 +92,24 @@ def loss_figure(models: dict) -> Figure | None:
     return fig
 
 
-def ratio_lines(table: pd.DataFrame) -> list[str]:
-    """Each stage's mean over tasks as a share of the checkpoints' (stage a)."""
-    mean = table.loc["mean over tasks"]
+def headline_table(frame: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """Per stage: mean and top-5 success, mean over tasks (and seeds), and the mean as a share of
+    the zoo checkpoints' (stage a); with its caption.
+
+    Args:
+      frame: diagnosis.csv rows (task, stage, seed, mean, top5, ...).
+    """
+    mean = stage_table(frame, "mean").loc["mean over tasks"]
+    top5 = stage_table(frame, "top5").loc["mean over tasks"]
     base = mean.get("checkpoint", np.nan)
-    return [f"{STAGE_LABELS[s]}: {mean[s]:.3f} = {mean[s] / base:.0%} of (a)" for s in mean.index
-            if s != "checkpoint" and base > 0]
+    rows = [{"stage": STAGE_LABELS[s], "mean success": f"{mean[s]:.3f}", "top-5 success": f"{top5[s]:.3f}",
+             "share of (a)": f"{mean[s] / base:.0%}" if base > 0 else "-"} for s in mean.index]
+    n_seeds = frame["seed"].nunique()
+    caption = (f"Mean over {frame['task'].nunique()} seen tasks and {n_seeds} training seed{'s' if n_seeds > 1 else ''} "
+               f"of each stage's success: mean success over every policy x evaluation configuration, and "
+               f"top-5 (the best 5 policies' mean); share of (a): the stage's mean success over the zoo "
+               f"checkpoints'. Per task below.")
+    return pd.DataFrame(rows), caption
 
 
 def _fmt(table: pd.DataFrame) -> pd.DataFrame:
@@ -115,41 +129,54 @@ def diagnostics_table(models: dict) -> pd.DataFrame:
     return pd.DataFrame(rows).map(lambda v: f"{v:.4g}" if isinstance(v, float) else v)
 
 
+def run_lines(run: dict) -> list[str]:
+    """The provenance of a diagnosis run: command, method, profile, zoo, sizes, time, code, machine."""
+    return [f"command: `{run['command']}`", f"method: {run['method']}, profile: {run['profile']} "
+            f"({run['profile_description']})", f"zoo: {run['zoo_id']}; {run['policies']} policies per task "
+            f"and stage, each in {run['n_configurations']} evaluation configurations; "
+            f"{run['seeds']} training seed(s)",
+            f"wall time of the last invocation: {run['wall_s_last_invocation']} s; code "
+            f"{run['provenance'].get('code_version')}; machine {run['provenance'].get('machine', '')}"]
+
+
 def build_diagnosis_report(run_dir, out_dir=None) -> list[Path]:
+    """Write report.md, report.html, a copy of diagnosis.csv and the figures (PNG and SVG).
+
+    The same layout as a run's report: the headline table first (success per stage, mean over
+    tasks), the per-stage figure, the run's provenance, then loss curves and per-task tables.
+    Returns the written files: report.md, report.html, diagnosis.csv, then the figure files.
+    """
     run_dir = Path(run_dir)
     run, frame, models = load_diagnosis(run_dir)
     out_dir = Path(out_dir) if out_dir is not None else run_dir / "report"
     out_dir.mkdir(parents=True, exist_ok=True)
-    from benchmark.report import _html, _markdown
-
-    mean_table, top5_table = stage_table(frame, "mean"), stage_table(frame, "top5")
-    header = [f"command: `{run['command']}`", f"method: {run['method']}, profile: {run['profile']} "
-              f"({run['profile_description']})", f"zoo: {run['zoo_id']}; {run['policies']} policies per task "
-              f"and stage, each in {run['n_configurations']} evaluation configurations; "
-              f"{run['seeds']} training seed(s)",
-              f"wall time of the last invocation: {run['wall_s_last_invocation']} s; code "
-              f"{run['provenance'].get('code_version')}; machine {run['provenance'].get('machine', '')}"]
-    blocks = [("h1", f"Diagnosis: {run['method']} ({run['profile']})"), ("list", header),
-              ("h2", "Success per stage"), ("list", ratio_lines(mean_table))]
-    written = []
+    headline, caption = headline_table(frame)
     figures = [("diagnosis_stages", stage_figure(frame),
                 "Mean success per task and stage (bars: mean over seeds; whiskers: min-max over seeds).")]
     losses = loss_figure(models)
     if losses is not None:
         figures.append(("diagnosis_losses", losses,
                         "Training (solid) and held-out (dashed) loss per epoch, log scale."))
-    for key, figure, caption in figures:
+    written = []
+    for key, figure, _ in figures:
         for suffix in ("png", "svg"):
             save_figure(figure, out_dir / f"{key}.{suffix}")
             written.append(out_dir / f"{key}.{suffix}")
-        blocks.append(("figure", (f"{key}.png", caption)))
-    blocks += [("h3", "Mean success (policies x configurations), mean over seeds"), ("table", _fmt(mean_table)),
-               ("h3", "Top-5 success, mean over seeds"), ("table", _fmt(top5_table)),
-               ("h2", "Model diagnostics"), ("table", diagnostics_table(models))]
+    shown = [("figure", (f"{key}.png", text)) for key, _, text in figures]
+    blocks = [("h1", f"Diagnosis: {run['method']} ({run['profile']})"),
+              ("h2", "Headline: success per stage"), ("table", headline), ("p", caption), shown[0],
+              ("h2", "Run"), ("list", run_lines(run)),
+              ("h2", "Details"), *shown[1:],
+              ("h3", "Mean success (policies x configurations), mean over seeds"),
+              ("table", _fmt(stage_table(frame, "mean"))),
+              ("h3", "Top-5 success, mean over seeds"), ("table", _fmt(stage_table(frame, "top5"))),
+              ("h2", "Model diagnostics"), ("table", diagnostics_table(models))]
     if "relative_error" in frame:
         errors = frame.dropna(subset=["relative_error"]).groupby("task")["relative_error"].mean()
         blocks.append(("p", "Relative L2 reconstruction error of the evaluated checkpoints, per task: "
                        + ", ".join(f"{t} {v:.3f}" for t, v in errors.items())))
-    atomic_write_text(out_dir / "report.md", _markdown(blocks))
-    atomic_write_text(out_dir / "report.html", _html(blocks))
-    return [out_dir / "report.md", out_dir / "report.html", *written]
+    atomic_write_text(out_dir / "report.md", to_markdown(blocks))
+    atomic_write_text(out_dir / "report.html", to_html(blocks))
+    # the rows behind every table, so a report folder can be checked on its own
+    atomic_write_text(out_dir / "diagnosis.csv", (run_dir / "diagnosis.csv").read_text())
+    return [out_dir / "report.md", out_dir / "report.html", out_dir / "diagnosis.csv", *written]

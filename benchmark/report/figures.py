@@ -16,11 +16,20 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from benchmark import metrics, stats
 from benchmark.envs import MAX_EPISODE_STEPS, SEEN_TASKS, UNSEEN_TASKS
 from benchmark.report.data import RunData, load_trajectories
-from benchmark.report.style import axis_label, method_color, method_order, parse_variant, style, variant_sort_key
+from benchmark.report.style import (
+    axis_label,
+    display_name,
+    method_color,
+    method_order,
+    parse_variant,
+    style,
+    variant_sort_key,
+)
 from benchmark.report.tables import main_setting
 
 SUCCESS_METRICS = {"best": "best policy", "top5": "top-5 mean"}
@@ -72,39 +81,71 @@ def _method_legend(fig: Figure, methods: list[str], extra: list[Line2D] = ()) ->
     fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 4), frameon=False)
 
 
-def _success_axes(ax, agg: pd.DataFrame, methods, x_values) -> None:
-    positions = {x: i for i, x in enumerate(x_values)}
-    for method in methods:
-        rows = agg[agg["method"] == method].sort_values("n_traj")
+def _bar_groups(ax, agg: pd.DataFrame, looks: dict[str, dict], x_values: list[int]) -> None:
+    """Grouped bars with 95%-interval whiskers: one group per trajectory count, one bar per series.
+
+    Args:
+      agg: rows with columns series, n_traj, point, lo, hi.
+      looks: series -> keyword arguments of its bars (colour, hatch, ...), in bar order within
+        a group; a series without rows leaves its slot empty.
+      x_values: the trajectory counts, left to right (one is enough).
+    """
+    width = 0.8 / len(looks)
+    slot = {x: i for i, x in enumerate(x_values)}
+    for j, (series, look) in enumerate(looks.items()):
+        rows = agg[agg["series"] == series]
         if rows.empty:
             continue
-        x = rows["n_traj"].map(positions).to_numpy()
-        ax.plot(x, rows["point"], marker="o", color=method_color(method), label=method)
-        ax.fill_between(x, rows["lo"], rows["hi"], color=method_color(method), alpha=0.15, linewidth=0)
+        x = rows["n_traj"].map(slot).to_numpy(float) + (j - (len(looks) - 1) / 2) * width
+        point = rows["point"].to_numpy(float)
+        ax.bar(x, point, width, **look)
+        # whiskers drawn apart: bar(yerr=...) with a single bar trips a numpy deprecation in matplotlib
+        ax.errorbar(x, point, yerr=np.vstack([point - rows["lo"].to_numpy(float), rows["hi"].to_numpy(float) - point]),
+                    fmt="none", ecolor="black", elinewidth=1, capsize=min(3.0, 40 * width))
     ax.set_xticks(range(len(x_values)), [str(v) for v in x_values])
+    ax.set_xlim(-0.5, len(x_values) - 0.5)
+    ax.grid(False, axis="x")  # vertical grid lines would run through the middle bars
     ax.set_xlabel("condition trajectories (count)")
-    ax.set_ylim(-0.03, 1.03)
+    ax.set_ylim(0, 1.05)
+
+
+def _bar_legend(fig: Figure, methods: list[str], extra: list[Patch] = ()) -> None:
+    handles = [Patch(facecolor=method_color(m), label=display_name(m)) for m in methods] + list(extra)
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 4), frameon=False)
+
+
+def _bars_width(bars_per_panel: int) -> float:
+    """Figure width (inches) of two bar panels side by side: ~0.2 in per bar, at least 9."""
+    return max(9.0, 2.0 + 2 * 0.2 * bars_per_panel)
+
+
+def _bars_caption(name: str, rows: pd.DataFrame, what: str) -> str:
+    tasks = sorted(rows["task"].unique())
+    return (f"{name}: {what} on {len(tasks)} tasks ({', '.join(tasks)}). Bars: success of the best policy "
+            f"(left) and the top-5 mean (right), mean over seeds x tasks, per method and number of condition "
+            f"trajectories; whiskers: 95% interval.")
 
 
 def success_vs_trajectories(data: RunData, tasks, reps: int, seed: int, name: str) -> Built:
-    """Figures 5/6: success of the best and top-5 policies vs condition-trajectory count."""
+    """Figures 5/6 as the paper draws them: per metric (best, top-5) a panel of bars, grouped by
+    condition-trajectory count, one bar per method, whiskers the 95% interval."""
     rows = base_methods(data.ok_summary)
     rows = rows[rows["task"].isin(tasks) & (rows["setting"] == "clean")]
     if rows.empty:
         return None
     methods = method_order(rows["method"].unique())
-    x_values = sorted(rows["n_traj"].unique())
+    x_values = sorted(int(n) for n in rows["n_traj"].unique())
+    looks = {m: dict(color=method_color(m), edgecolor="white", linewidth=0.5) for m in methods}
     with style():
-        fig = Figure(figsize=(9, 4), layout="constrained")
+        fig = Figure(figsize=(_bars_width(len(methods) * len(x_values)), 4.2), layout="constrained")
         axes = fig.subplots(1, 2, sharey=True)
         for ax, (metric, label) in zip(axes, SUCCESS_METRICS.items()):
-            _success_axes(ax, aggregate_by(rows, metric, "n_traj", methods, reps, seed), methods, x_values)
+            agg = aggregate_by(rows, metric, "n_traj", methods, reps, seed)
+            _bar_groups(ax, agg.assign(series=agg["method"]), looks, x_values)
             ax.set_title(label)
         axes[0].set_ylabel(SUCCESS_LABEL)
-        _method_legend(fig, methods)
-    n_tasks = rows["task"].nunique()
-    caption = (f"{name}: success vs number of condition trajectories on {n_tasks} tasks "
-               f"({', '.join(sorted(rows['task'].unique()))}), clean setting.")
+        _bar_legend(fig, methods)
+    caption = _bars_caption(name, rows, "success per number of condition trajectories, clean setting,")
     return fig, f"{caption} {caption_suffix(data, reps)}"
 
 
@@ -116,47 +157,36 @@ def fig6(data: RunData, reps: int, seed: int) -> Built:
     return success_vs_trajectories(data, UNSEEN_TASKS, reps, seed, "Figure 6 (unseen tasks)")
 
 
-def fig7(data: RunData, reps: int, seed: int) -> Built:
-    """Figure 7: clean (filled) vs noisy (hollow) condition trajectories, per method.
+NOISY_HATCH = "////"
 
-    One row of panels per trajectory count, best and top-5 side by side; clean and noisy
-    points of a method sit next to each other so their intervals can be compared."""
+
+def fig7(data: RunData, reps: int, seed: int) -> Built:
+    """Figure 7: the bars of Figures 5/6 with each method's clean (filled) and noisy (hatched)
+    condition trajectories side by side, so their intervals can be compared."""
     rows = base_methods(data.ok_summary)
     if "noisy" not in set(rows["setting"]):
         return None
     rows = rows[rows["setting"].isin(["clean", "noisy"])]
     methods = method_order(rows["method"].unique())
-    n_trajs = sorted(rows["n_traj"].unique())
-    settings = {"clean": (-0.15, "-"), "noisy": (0.15, "--")}
+    x_values = sorted(int(n) for n in rows["n_traj"].unique())
+    looks = {}
+    for m in methods:
+        looks[f"{m}|clean"] = dict(color=method_color(m), edgecolor="white", linewidth=0.5)
+        looks[f"{m}|noisy"] = dict(facecolor="white", edgecolor=method_color(m), hatch=NOISY_HATCH, linewidth=1)
     with style():
-        fig = Figure(figsize=(max(6.0, 1.1 * len(methods) + 3), 3.4 * len(n_trajs) + 0.6), layout="constrained")
-        axes = fig.subplots(len(n_trajs), 2, sharey=True, squeeze=False)
-        for axes_row, n_traj in zip(axes, n_trajs):
-            for ax, (metric, label) in zip(axes_row, SUCCESS_METRICS.items()):
-                for setting, (offset, linestyle) in settings.items():
-                    subset = rows[(rows["setting"] == setting) & (rows["n_traj"] == n_traj)]
-                    if subset.empty:
-                        continue
-                    agg = aggregate_by(subset, metric, "n_traj", methods, reps, seed).set_index("method")
-                    for i, method in enumerate(methods):
-                        if method not in agg.index:
-                            continue
-                        point, lo, hi = agg.loc[method, ["point", "lo", "hi"]]
-                        color = method_color(method)
-                        bars = ax.errorbar(i + offset, point, yerr=[[point - lo], [hi - point]], fmt="o",
-                                           color=color, markerfacecolor=color if setting == "clean" else "white",
-                                           markersize=7, elinewidth=1.5)
-                        bars[2][0].set_linestyle(linestyle)
-                ax.set_xticks(range(len(methods)), methods, rotation=30, ha="right")
-                ax.set_xlim(-0.6, len(methods) - 0.4)
-                ax.set_ylim(-0.03, 1.03)
-                ax.set_title(f"{label}, {n_traj} condition traj.")
-            axes_row[0].set_ylabel(SUCCESS_LABEL)
-        keys = [Line2D([], [], color="0.3", marker="o", markerfacecolor=face, linestyle=ls, label=f"{s} trajectories")
-                for s, face, ls in (("clean", "0.3", "-"), ("noisy", "white", "--"))]
-        fig.legend(handles=keys, loc="outside lower center", ncols=2, frameon=False)
-    caption = (f"Figure 7: noisy condition trajectories (actions + Gaussian noise, hollow markers, dashed "
-               f"intervals) vs clean (filled, solid) on {rows['task'].nunique()} tasks.")
+        fig = Figure(figsize=(_bars_width(len(looks) * len(x_values)), 4.4), layout="constrained")
+        axes = fig.subplots(1, 2, sharey=True)
+        for ax, (metric, label) in zip(axes, SUCCESS_METRICS.items()):
+            agg = pd.concat([aggregate_by(rows[rows["setting"] == s], metric, "n_traj", methods, reps, seed)
+                             .assign(setting=s) for s in ("clean", "noisy")], ignore_index=True)
+            _bar_groups(ax, agg.assign(series=agg["method"] + "|" + agg["setting"]), looks, x_values)
+            ax.set_title(label)
+        axes[0].set_ylabel(SUCCESS_LABEL)
+        keys = [Patch(facecolor="0.45", label="clean trajectories"),
+                Patch(facecolor="white", edgecolor="0.3", hatch=NOISY_HATCH, label="noisy trajectories")]
+        _bar_legend(fig, methods, keys)
+    caption = _bars_caption("Figure 7", rows, "noisy condition trajectories (actions + Gaussian noise, hatched "
+                            "bars) beside clean ones (filled)")
     return fig, f"{caption} {caption_suffix(data, reps)}"
 
 

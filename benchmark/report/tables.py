@@ -78,6 +78,25 @@ def table4(summary: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     return frame.reset_index(drop=True), caption
 
 
+def group_aggregates(group: pd.DataFrame, metric: str, reps: int, seed: int
+                     ) -> tuple[pd.DataFrame, dict[str, np.ndarray], list[str]]:
+    """rliable IQM and Mean of `metric` for every method of one (setting, trajectory count).
+
+    Every table calls this with the group's full method list, so the headline and the
+    per-suite tables agree to the digit: rliable's bootstrap draws from one global random
+    stream, so a method's interval depends on which methods share the call.
+
+    Args:
+      group: ok cells of one setting and trajectory count (columns method, task, seed, metric).
+    Returns:
+      (aggregates, scores, tasks): stats.aggregate_intervals' frame (method, aggregate, point,
+      lo, hi, bootstrap); scores maps method -> (num_seeds x num_tasks) array; tasks, the
+      columns of those arrays.
+    """
+    scores, tasks = stats.score_matrices(group, metric, method_order(group["method"].unique()))
+    return stats.aggregate_intervals(scores, reps=reps, seed=seed), scores, tasks
+
+
 def suite_tables(summary: pd.DataFrame, reps: int = 2000, seed: int = 0) -> list[tuple[str, pd.DataFrame]]:
     """(caption, tasks x methods table) per setting, trajectory count and metric of TABLE_METRICS.
 
@@ -97,8 +116,7 @@ def suite_tables(summary: pd.DataFrame, reps: int = 2000, seed: int = 0) -> list
                     values = by_task.loc[by_task["method"] == method, metric].to_numpy(dtype=float)
                     row[method] = fmt(*stats.mean_interval(values, reps=reps, seed=seed))
                 rows.append(row)
-            scores, tasks = stats.score_matrices(group, metric, methods)
-            aggregates = stats.aggregate_intervals(scores, reps=reps, seed=seed)
+            aggregates, _, tasks = group_aggregates(group, metric, reps=reps, seed=seed)
             for name in stats.AGGREGATES:
                 row = {"task": f"**{name}** (rliable, {len(tasks)} shared tasks)"}
                 for method in methods:
