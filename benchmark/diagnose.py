@@ -235,7 +235,8 @@ def diagnose(method_name: str, profile_name: str, results: Path, tasks: list[str
             unit=dataclasses.asdict(outcome.unit), status="ok" if outcome.ok else "failed",
             error=outcome.error, result=outcome.result, worker_cpu_s=round(outcome.seconds, 3)))
 
-    frame = pd.DataFrame([_unit_row(unit, _read_unit(_unit_path(run_dir, unit))) for unit in units])
+    stored = [_read_unit(_unit_path(run_dir, unit)) for unit in units]
+    frame = pd.DataFrame([_unit_row(unit, data) for unit, data in zip(units, stored)])
     frame = frame.dropna(subset=["mean"])
     frame.to_csv(run_dir / "diagnosis.csv", index=False)
     models = {}
@@ -253,8 +254,7 @@ def diagnose(method_name: str, profile_name: str, results: Path, tasks: list[str
         wall_s_last_invocation=round(time.time() - started, 1), provenance=provenance(version)))
     if len(frame):   # a run whose every unit failed has no table to print
         print(stage_table(frame).round(3).to_string())
-    errors = [_read_unit(_unit_path(run_dir, u))["error"] for u in units]
-    errors = [e.strip().splitlines()[-1] for e in errors if e]
+    errors = [data["error"].strip().splitlines()[-1] for data in stored if data["error"]]
     print(f"diagnosis: {run_dir} ({len(units) - len(errors)} units ok, {len(errors)} failed"
           + (f"; first error: {errors[0]})" if errors else ")"))
     return 1 if failed else 0

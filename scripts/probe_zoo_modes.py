@@ -60,6 +60,9 @@ def probe_task(job: tuple) -> list[dict]:
     task, spec, source, n_pairs, seed = job
     checkpoints = distilled_checkpoints(task, *source, spec) if isinstance(source, tuple) else source
     run_ids = np.array([r["run_seed"] for r in checkpoints.records])
+    # draw_pairs would never end without a pair of either kind
+    if len(np.unique(run_ids)) < 2 or np.unique(run_ids, return_counts=True)[1].max() < 2:
+        raise ValueError(f"{task}: needs 2 runs and a run with 2 checkpoints, has runs {sorted(set(run_ids))}")
     rng = np.random.default_rng(seed)
     rows = []
     for kind, same_run in (("within run", True), ("between runs", False)):

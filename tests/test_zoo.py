@@ -122,3 +122,21 @@ def test_bad_profile_and_task_exit_2(tmp_path):
                        (["collect", "--profile", "smoke", "--tasks", "fly", "--results", str(tmp_path)], "unknown task")):
         result = _cli(*args)
         assert result.returncode == 2 and text in result.stderr
+
+
+def test_shared_initialisation_is_one_per_task_and_leaves_the_run_stream_alone():
+    import torch
+
+    from benchmark.policy import PolicySpec
+    from benchmark.zoo.distill import shared_initialisation
+
+    spec = PolicySpec()
+    torch.manual_seed(1)
+    first = shared_initialisation("reach", spec).flat_parameters()
+    after_first = torch.rand(3)
+    torch.manual_seed(2)
+    second = shared_initialisation("reach", spec).flat_parameters()
+    np.testing.assert_array_equal(first, second)          # whatever the run's own seed
+    assert not np.allclose(first, shared_initialisation("door-open", spec).flat_parameters())
+    torch.manual_seed(1)
+    torch.testing.assert_close(torch.rand(3), after_first)  # the run's stream is as without it

@@ -98,6 +98,14 @@ def extra_configurations(run_seed: int, count: int) -> list[int]:
     return [train_configuration(run_seed + k * EXTRA_CONFIGURATION_STRIDE) for k in range(1, count + 1)]
 
 
+def shared_initialisation(task: str, spec: PolicySpec) -> GaussianActor:
+    """The one initial actor of every `shared_init` run of `task`, seeded by the task name;
+    the global torch RNG is left as it was, so a run's own random stream does not change."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(zlib.crc32(task.encode()))
+        return GaussianActor(spec)
+
+
 def _expert_actions(expert, states: np.ndarray) -> np.ndarray:
     with warnings.catch_warnings():  # experts warn about gains that the env clips anyway
         warnings.simplefilter("ignore", UserWarning)
@@ -140,10 +148,8 @@ def run_distill(task: str, run_seed: int, configuration: int, config: DistillCon
     extra_envs = [make_env(task, c, robot) for c in extra_configurations(run_seed, config.configurations_per_run - 1)]
     expert = expert_policy(task, robot)
     actor = GaussianActor(spec)
-    if config.shared_init:  # replaces the weights only: the run's own torch stream is unchanged
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(zlib.crc32(task.encode()))
-            actor.load_state_dict(GaussianActor(spec).state_dict())
+    if config.shared_init:
+        actor.load_state_dict(shared_initialisation(task, spec).state_dict())
     optimizer = torch.optim.Adam(actor.parameters(), lr=config.lr)
 
     demo = rollout(env, lambda obs: _expert_actions(expert, obs[None])[0], steps_after_success=config.steps_after_success)
