@@ -29,6 +29,13 @@ def full_run(tmp_path_factory):
     return load_run(write_fake_run(root, methods=BASE + VARIANTS, settings=("clean", "noisy"), failed_cells=1))
 
 
+@pytest.fixture(scope="module")
+def robosuite_run(tmp_path_factory):
+    """A Robosuite run on Sawyer: Lift (horizon 150) and Door (300)."""
+    root = tmp_path_factory.mktemp("robosuite") / "run"
+    return load_run(write_fake_run(root, tasks=("Lift", "Door"), methods=BASE, robot="Sawyer"))
+
+
 @pytest.fixture()
 def unseen_only(tmp_path):
     """An unseen-task run of the base methods without trajectories or a policy table."""
@@ -48,6 +55,7 @@ def check_png(fig, path):
 EXPECTED = {
     "fig5_seen": (2, "patches", [4, 4]),  # (best, top-5) panels; 2 methods x 2 counts
     "fig6_unseen": (2, "patches", [4, 4]),
+    "fig5_robosuite": (2, "patches", [4, 4]),
     "fig7_noisy": (2, "patches", [8, 8]),  # 2 methods x (clean, noisy) x 2 counts
     "fig8_embedding": (1, "patches", [4]),  # 2 variants x (best, top-5)
     "fig9_trajectories": (2, "lines", [7, 7]),  # 2 conditions + 5 generated, one panel per task
@@ -62,8 +70,8 @@ EXPECTED = {
 
 
 @pytest.mark.parametrize("spec", figures.FIGURES, ids=lambda s: s.key)
-def test_each_figure_builds(full_run, spec, tmp_path):
-    built = spec.build(full_run, REPS, 0)
+def test_each_figure_builds(full_run, robosuite_run, spec, tmp_path):
+    built = spec.build(robosuite_run if spec.key == "fig5_robosuite" else full_run, REPS, 0)
     assert built is not None, spec.key
     fig, caption = built
     assert "Profile smoke" in caption and "seeds [0, 1]" in caption and "reduced" in caption
@@ -72,6 +80,21 @@ def test_each_figure_builds(full_run, spec, tmp_path):
         n_axes, kind, series = EXPECTED[spec.key]
         assert len(fig.axes) == n_axes
         assert [len(getattr(ax, kind)) for ax in fig.axes] == series
+
+
+def test_robosuite_run_gets_its_panel_horizons_and_bounds_suite(robosuite_run, tmp_path):
+    """A Robosuite run: its panel of Figures 5-6 (the MetaWorld panels skipped), first-success
+    lengths on each task's horizon, and the headline pointing to the Robosuite bounds suite."""
+    files = {path.name for path in build_report(robosuite_run.run_dir, out_dir=tmp_path, reps=REPS, poi_reps=50)}
+    assert "fig5_robosuite.png" in files and "fig5_seen.png" not in files and "fig6_unseen.png" not in files
+    text = (tmp_path / "report.md").read_text()
+    assert "Robosuite panel (evaluated on Sawyer)" in text
+    assert "`python -m benchmark run --suite robosuite-bounds --profile smoke`" in text
+    fig, caption = figures.fig13(robosuite_run, REPS, 0)
+    assert "Door 300, Lift 150 steps" in caption
+    assert fig.axes[0].get_xlim()[1] == pytest.approx(300 * 1.03)
+    condition_fsl = fig.axes[0].collections[0].get_offsets()[:, 0]
+    assert 500 not in condition_fsl and {150, 300} & set(condition_fsl)   # failures sit on the task's horizon
 
 
 def test_tables_and_summary(full_run):

@@ -21,8 +21,10 @@ def write_fake_run(
     root: Path, *, tasks=("reach", "window-close"), methods=("make-an-agent", "mtbc"),
     n_trajs=(5, 10), settings=("clean",), seeds=(0, 1), n_policies=6, n_configs=5,
     trajectories: bool = True, failed_cells: int = 0, profile: str = "smoke", rng_seed: int = 0,
+    robot: str | None = None,
 ) -> Path:
-    """Write run.json, cells/, episodes.parquet, policies.parquet (and trajectories/) under root."""
+    """Write run.json, cells/, episodes.parquet, policies.parquet (and trajectories/) under root;
+    `robot` goes into every cell's config, as a Robosuite suite's cells carry it."""
     rng = np.random.default_rng(rng_seed)
     root.mkdir(parents=True, exist_ok=True)
     (root / "cells").mkdir(exist_ok=True)
@@ -32,6 +34,8 @@ def write_fake_run(
         cell_id = f"{root.name}-{index:03d}"
         config = {"suite": "fixture", "method": method, "task": task, "n_traj": n_traj,
                   "setting": setting, "seed": seed, "profile": profile}
+        if robot is not None:
+            config["robot"] = robot
         failed = index < failed_cells
         (root / "cells" / f"{cell_id}.json").write_text(json.dumps({
             "cell_id": cell_id, "status": "failed" if failed else "ok",

@@ -64,6 +64,11 @@ class RunData:
         return str(self.run.get("profile") or _first_config_value(self.cells, "profile") or "unknown")
 
     @property
+    def robot(self) -> str | None:
+        """The robot the cells ran on (Robosuite suites carry one; MetaWorld cells have none)."""
+        return _first_config_value(self.cells, "robot")
+
+    @property
     def seeds(self) -> list[int]:
         return sorted(int(s) for s in self.ok_summary["seed"].unique())
 

@@ -19,7 +19,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from benchmark import metrics, stats
-from benchmark.envs import MAX_EPISODE_STEPS, SEEN_TASKS, UNSEEN_TASKS
+from benchmark.envs import SEEN_TASKS, UNSEEN_TASKS, domain_of, get_domain
 from benchmark.report.data import RunData, load_trajectories
 from benchmark.report.style import (
     axis_label,
@@ -155,6 +155,14 @@ def fig5(data: RunData, reps: int, seed: int) -> Built:
 
 def fig6(data: RunData, reps: int, seed: int) -> Built:
     return success_vs_trajectories(data, UNSEEN_TASKS, reps, seed, "Figure 6 (unseen tasks)")
+
+
+def fig_robosuite(data: RunData, reps: int, seed: int) -> Built:
+    """The Robosuite panel of Figures 5-6: methods trained on one robot's zoo, prompted and
+    evaluated on the run's robot (the paper: Panda zoo, Sawyer evaluation)."""
+    domain = get_domain("robosuite")
+    return success_vs_trajectories(data, domain.tasks, reps, seed,
+                                   f"Figures 5-6, Robosuite panel (evaluated on {data.robot or domain.default_robot})")
 
 
 NOISY_HATCH = "////"
@@ -336,7 +344,10 @@ def fig13(data: RunData, reps: int, seed: int) -> Built:
     if rows.empty:
         return None
     rows = _prefer_base(rows)
-    rows = rows.assign(condition_fsl=metrics.first_success_length(rows["condition_first_success_step"].to_numpy()))
+    horizons = metrics.task_horizons(rows["task"])
+    rows = rows.assign(condition_fsl=metrics.first_success_length(rows["condition_first_success_step"].to_numpy(),
+                                                                  horizons))
+    longest = float(horizons.max())
     methods = method_order(rows["method"].unique())
     with style():
         fig = Figure(figsize=(5.5, 5), layout="constrained")
@@ -344,15 +355,23 @@ def fig13(data: RunData, reps: int, seed: int) -> Built:
         for method in methods:
             subset = rows[rows["method"] == method]
             ax.scatter(subset["condition_fsl"], subset["fsl"], s=14, alpha=0.6, color=method_color(method), label=method)
-        ax.plot([0, MAX_EPISODE_STEPS], [0, MAX_EPISODE_STEPS], color="0.5", linestyle=":", linewidth=1)
-        ax.set_xlim(0, MAX_EPISODE_STEPS * 1.03)
-        ax.set_ylim(0, MAX_EPISODE_STEPS * 1.03)
+        ax.plot([0, longest], [0, longest], color="0.5", linestyle=":", linewidth=1)
+        ax.set_xlim(0, longest * 1.03)
+        ax.set_ylim(0, longest * 1.03)
         ax.set_xlabel("condition trajectory: steps to first success")
         ax.set_ylabel("generated policy: steps to first success\n(mean over configurations)")
         _method_legend(fig, methods)
     caption = (f"Figure 13: steps to first success of each condition trajectory vs the policy generated "
-               f"from it ({MAX_EPISODE_STEPS} = no success; dotted: equal).")
+               f"from it (no success counts as the task's horizon, {_horizon_text(rows['task'])}; dotted: equal).")
     return fig, f"{caption} {caption_suffix(data, reps)}"
+
+
+def _horizon_text(tasks: pd.Series) -> str:
+    """'500 steps', or 'Lift 150, Door 300 steps' when the tasks' horizons differ."""
+    horizons = {task: domain_of(task).horizon(task) for task in sorted(tasks.unique())}
+    if len(set(horizons.values())) == 1:
+        return f"{next(iter(horizons.values()))} steps"
+    return ", ".join(f"{task} {h}" for task, h in horizons.items()) + " steps"
 
 
 def fig14(data: RunData, reps: int, seed: int) -> Built:
@@ -493,6 +512,7 @@ class FigureSpec:
 FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec("fig5_seen", "Figure 5: seen tasks", fig5, "the `seen` suite"),
     FigureSpec("fig6_unseen", "Figure 6: unseen tasks", fig6, "the `unseen` suite"),
+    FigureSpec("fig5_robosuite", "Figures 5-6: Robosuite panel", fig_robosuite, "the `robosuite` suite"),
     FigureSpec("fig7_noisy", "Figure 7: noisy condition trajectories", fig7, "the `noisy` suite"),
     FigureSpec("fig8_embedding", "Figure 8: behaviour-embedding ablation", fig8,
                "the `ablation-embedding` suite"),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from benchmark.envs import domain_of
 from benchmark.report.style import display_name, method_order
 from benchmark.report.tables import fmt, group_aggregates
 
@@ -83,11 +84,19 @@ def headline_table(summary: pd.DataFrame, profile: str, reps: int = 2000, seed: 
                f"seed{'' if n_seeds == {1} else 's'}) with its 95% stratified-bootstrap interval ({reps} reps; with one seed, tasks are "
                f"resampled); after the semicolon, each seed's mean over tasks.")
     if missing:
+        bounds = bounds_suite(summary["task"])
         caption += (f" Random-action floor and scripted-expert ceiling: {NOT_IN_RUN}"
                     f"{'' if len(missing) == len(BOUNDS) else ' (' + ', '.join(map(display_name, missing)) + ')'}; "
-                    f"the `bounds` suite measures them (`python -m benchmark run --suite bounds --profile "
-                    f"{profile}`; reference report: reports/bounds-{profile}/report.md).")
+                    f"the `{bounds}` suite measures them (`python -m benchmark run --suite {bounds} --profile "
+                    f"{profile}`; reference report: reports/{bounds}-{profile}/report.md).")
     return pd.DataFrame(list(rows.values())), caption
+
+
+def bounds_suite(tasks: pd.Series) -> str:
+    """The suite that measures the bounds of the tasks' domain: `bounds` (MetaWorld) or
+    `<domain>-bounds`."""
+    domain = domain_of(str(tasks.iloc[0])).name
+    return "bounds" if domain == "metaworld" else f"{domain}-bounds"
 
 
 def _count(values: set[int]) -> str:
