@@ -102,9 +102,23 @@ def _wait_for(predicate, timeout=240):
 
 def test_killed_worker_is_retried_and_the_summary_is_unchanged(reference, results):
     proc = _smoke(results, 2, background=True)
+
     def worker_pids():
-        out = subprocess.run(["pgrep", "-f", "ray::_call"], capture_output=True, text=True).stdout
-        return [int(p) for p in out.split()]
+        """This run's Ray workers only (descendants of its driver): another job's on the same
+        machine must survive this test."""
+        table = subprocess.run(["ps", "-eo", "pid=,ppid=,args="], capture_output=True, text=True).stdout
+        parent, args = {}, {}
+        for line in table.splitlines():
+            pid, ppid, command = (line.split(None, 2) + [""])[:3]
+            parent[int(pid)], args[int(pid)] = int(ppid), command
+
+        def descends(pid):
+            while pid > 1:
+                pid = parent.get(pid, 0)
+                if pid == proc.pid:
+                    return True
+            return False
+        return [pid for pid, command in args.items() if command.startswith("ray::_call") and descends(pid)]
     cells_dir = results / "runs" / "smoke-smoke" / "cells"
     # wait until cells are running (training is cached, so the workers are in cells)
     assert _wait_for(lambda: cells_dir.is_dir() and worker_pids())
