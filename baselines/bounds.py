@@ -5,10 +5,8 @@ condition trajectory like every other method.
 """
 from __future__ import annotations
 
-import json
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -32,11 +30,11 @@ class _Bound(Method):
     def fit(self, zoo: Zoo, seed: int) -> dict:
         return {}
 
-    def save(self, directory: Path) -> None:
-        (Path(directory) / "bound.json").write_text(json.dumps({"method": self.name, "config": config_to_dict(self.config)}))
+    def state(self) -> tuple[dict, dict]:
+        return {}, {"method": self.name, "config": config_to_dict(self.config)}
 
     @classmethod
-    def load(cls, directory: Path, config, spec: PolicySpec) -> "_Bound":
+    def from_state(cls, tensors: dict, meta: dict, config, spec: PolicySpec) -> "_Bound":
         return cls(config or Config(), spec)
 
 

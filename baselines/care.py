@@ -55,7 +55,6 @@ import re
 import time
 import zlib
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -66,14 +65,12 @@ from baselines.common import (
     bootstrap_rows,
     check_policy_set,
     condition_task,
-    load_tensors,
     n_proposals,
     replicate,
     sample_steps,
-    save_tensors,
     seeded,
 )
-from benchmark.api import ActorProposal, Method, config_from_dict, config_to_dict
+from benchmark.api import STATE_META, ActorProposal, Method, config_from_dict, config_to_dict
 from benchmark.envs import domain_of, make_env, train_configuration
 from benchmark.errors import UserError
 from benchmark.policy import LOG_STD_MAX, LOG_STD_MIN, PolicySpec
@@ -490,16 +487,20 @@ class CARE(Method):
         return ActorProposal(n_policies=k,
                              make_actor=lambda ids: CareActorPolicies(actor, metadata, ids, cfg.device))
 
-    def save(self, directory: Path) -> None:
-        save_tensors(directory, self.agent.state_dict(),
-                     {"method": self.name, "tasks": self.tasks, "config": config_to_dict(self.config),
-                      "spec": self.spec.to_dict()})
+    def state(self) -> tuple[dict[str, torch.Tensor], dict]:
+        return self.agent.state_dict(), {
+            "method": self.name,
+            "tasks": self.tasks,
+            "config": config_to_dict(self.config),
+            "spec": self.spec.to_dict(),
+        }
 
     @classmethod
-    def load(cls, directory: Path, config: Config, spec: PolicySpec) -> "CARE":
-        tensors, meta = load_tensors(directory)
+    def from_state(
+        cls, tensors: dict[str, torch.Tensor], meta: dict, config: Config | None, spec: PolicySpec
+    ) -> "CARE":
         if config is None:
-            config = config_from_dict(Config, meta["config"], f"{directory}/meta.json")
+            config = config_from_dict(Config, meta["config"], STATE_META)
         method = cls(config, spec)
         method.tasks = list(meta["tasks"])
         method.agent = SacAgent(config, spec, 1, len(method.tasks)).to(config.device)

@@ -1,4 +1,4 @@
-"""Pieces the four baselines share: trajectory sampling, ensemble layers, seeding, files.
+"""Pieces the four baselines share: trajectory sampling, ensemble layers, seeding.
 
 An *ensemble* module holds E independent copies of a network in one set of tensors with a
 leading dimension E (weights (E, out, in)). Pretraining uses E = 1; adaptation copies the
@@ -7,9 +7,7 @@ layer. Adam is elementwise and the K losses are summed, so this is exactly K ind
 """
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -134,26 +132,3 @@ class EnsembleGaussianActor(nn.Module):
             parts.append(tensor.reshape(tensor.shape[0], -1))
         return torch.cat(parts, dim=1).cpu().numpy().astype(np.float32)
 
-
-def save_tensors(directory: Path, tensors: dict[str, torch.Tensor], meta: dict) -> None:
-    """Write `tensors` to model.safetensors and `meta` to meta.json in `directory`."""
-    from safetensors.torch import save_file
-
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(directory / "model.safetensors"))
-    (directory / "meta.json").write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
-
-
-def load_tensors(directory: Path) -> tuple[dict[str, torch.Tensor], dict]:
-    """Inverse of `save_tensors`; a missing or damaged file raises a one-line UserError."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
-    directory = Path(directory)
-    try:
-        tensors = load_file(str(directory / "model.safetensors"))
-        meta = json.loads((directory / "meta.json").read_text())
-    except (OSError, SafetensorError, json.JSONDecodeError) as exc:
-        raise UserError(f"{directory}: cannot load model ({str(exc).splitlines()[0]})") from None
-    return tensors, meta

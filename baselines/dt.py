@@ -38,14 +38,13 @@ from __future__ import annotations
 import copy
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from baselines.common import check_policy_set, load_tensors, save_tensors, seeded
-from benchmark.api import ActorProposal, Method, config_from_dict, config_to_dict
+from baselines.common import check_policy_set, seeded
+from benchmark.api import STATE_META, ActorProposal, Method, config_from_dict, config_to_dict
 from benchmark.policy import PolicySpec
 from benchmark.zoo.format import PolicySet, Zoo
 
@@ -286,15 +285,16 @@ class DecisionTransformer(Method):
         return ActorProposal(n_policies=len(conditions),
                              make_actor=lambda policy_ids: DTActor(model, prompts, policy_ids, cfg, self.spec))
 
-    def save(self, directory: Path) -> None:
-        save_tensors(directory, self.model.state_dict(),
-                     {"method": self.name, "config": config_to_dict(self.config), "spec": self.spec.to_dict()})
+    def state(self) -> tuple[dict[str, torch.Tensor], dict]:
+        meta = {"method": self.name, "config": config_to_dict(self.config), "spec": self.spec.to_dict()}
+        return self.model.state_dict(), meta
 
     @classmethod
-    def load(cls, directory: Path, config: Config, spec: PolicySpec) -> "DecisionTransformer":
-        tensors, meta = load_tensors(directory)
+    def from_state(
+        cls, tensors: dict[str, torch.Tensor], meta: dict, config: Config | None, spec: PolicySpec
+    ) -> "DecisionTransformer":
         if config is None:
-            config = config_from_dict(Config, meta["config"], f"{directory}/meta.json")
+            config = config_from_dict(Config, meta["config"], STATE_META)
         method = cls(config, spec)
         method.model = PromptDT(config, spec).to(config.device)
         method.model.load_state_dict(tensors)

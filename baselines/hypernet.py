@@ -38,14 +38,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from baselines.common import check_policy_set, gaussian_nll, load_tensors, pre_tanh, save_tensors, seeded
-from benchmark.api import Method, ParameterProposal, config_from_dict, config_to_dict
+from baselines.common import check_policy_set, gaussian_nll, pre_tanh, seeded
+from benchmark.api import STATE_META, Method, ParameterProposal, config_from_dict, config_to_dict
 from benchmark.policy import LOG_STD_MAX, LOG_STD_MIN, GaussianActor, PolicySpec
 from benchmark.zoo.format import PolicySet, Zoo
 
@@ -232,15 +231,16 @@ class HyperNetwork(Method):
         theta = self.model.emit(self.model.encode(context, lengths))
         return ParameterProposal(params=theta.cpu().numpy().astype(np.float32), spec=self.spec)
 
-    def save(self, directory: Path) -> None:
-        save_tensors(directory, self.model.state_dict(),
-                     {"method": self.name, "config": config_to_dict(self.config), "spec": self.spec.to_dict()})
+    def state(self) -> tuple[dict[str, torch.Tensor], dict]:
+        meta = {"method": self.name, "config": config_to_dict(self.config), "spec": self.spec.to_dict()}
+        return self.model.state_dict(), meta
 
     @classmethod
-    def load(cls, directory: Path, config: Config, spec: PolicySpec) -> "HyperNetwork":
-        tensors, meta = load_tensors(directory)
+    def from_state(
+        cls, tensors: dict[str, torch.Tensor], meta: dict, config: Config | None, spec: PolicySpec
+    ) -> "HyperNetwork":
         if config is None:
-            config = config_from_dict(Config, meta["config"], f"{directory}/meta.json")
+            config = config_from_dict(Config, meta["config"], STATE_META)
         method = cls(config, spec)
         method.model = HyperPolicy(config, spec).to(config.device)
         method.model.load_state_dict(tensors)

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -35,15 +34,13 @@ from baselines.common import (
     check_policy_set,
     condition_task,
     gaussian_nll,
-    load_tensors,
     n_proposals,
     pre_tanh,
     replicate,
     sample_steps,
-    save_tensors,
     seeded,
 )
-from benchmark.api import Method, ParameterProposal, config_from_dict, config_to_dict
+from benchmark.api import STATE_META, Method, ParameterProposal, config_from_dict, config_to_dict
 from benchmark.policy import PolicySpec
 from benchmark.zoo.format import PolicySet, Zoo
 
@@ -189,16 +186,19 @@ class MultiTaskBC(Method):
             folded.linear1.bias.copy_(actor.linear1.bias.detach() + weight[:, :, o:] @ vector)
         return folded.flat()
 
-    def save(self, directory: Path) -> None:
-        save_tensors(directory, self.actor.state_dict(),
-                     {"method": self.name, "tasks": self.tasks, "config": config_to_dict(self.config),
-                      "spec": self.spec.to_dict()})
+    def state(self) -> tuple[dict[str, torch.Tensor], dict]:
+        return self.actor.state_dict(), {
+            "method": self.name,
+            "tasks": self.tasks,
+            "config": config_to_dict(self.config),
+            "spec": self.spec.to_dict(),
+        }
 
     @classmethod
-    def load(cls, directory: Path, config: Config, spec: PolicySpec) -> "MultiTaskBC":
-        tensors, meta = load_tensors(directory)
-        method = cls(config_from_dict(Config, meta["config"], f"{directory}/meta.json") if config is None else config,
-                     spec)
+    def from_state(
+        cls, tensors: dict[str, torch.Tensor], meta: dict, config: Config | None, spec: PolicySpec
+    ) -> "MultiTaskBC":
+        method = cls(config_from_dict(Config, meta["config"], STATE_META) if config is None else config, spec)
         method.tasks = list(meta["tasks"])
         method.actor = EnsembleGaussianActor(method._input_spec(), 1).to(method.config.device)
         method.actor.load_state_dict(tensors)

@@ -1,7 +1,10 @@
 """The contract between the harness and every method (generators and baselines alike).
 
 A method is trained once on a zoo (`fit`), saved and loaded, and then asked, per cell, to
-propose policies from condition trajectories (`propose`). Proposals come in two kinds:
+propose policies from condition trajectories (`propose`). A method hands its trained state to
+the harness as (tensors, meta) (`state`) and is rebuilt from it (`from_state`); `Method.save` /
+`Method.load` write and read that state in the one layout, state.safetensors + state.json
+(`save_state` / `load_state`). Proposals come in two kinds:
 
 - `ParameterProposal`: K parameter vectors of the shared policy family. The engine evaluates
   them K at a time with one batched numpy forward. Every weight generator returns this.
@@ -31,18 +34,25 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Callable, ClassVar, Protocol
+from typing import TYPE_CHECKING, Callable, ClassVar, Protocol
 
 import numpy as np
 import yaml
 
 from benchmark.errors import UserError, unknown
 from benchmark.policy import PolicySpec
+from benchmark.provenance import atomic_write_json
 from benchmark.zoo.format import PolicySet, Zoo
+
+if TYPE_CHECKING:
+    import torch
 
 ENTRY_POINT_GROUP = "benchmark.generators"
 CONDITION_FIELDS = ("states", "actions", "rewards", "successes", "task")
 """What a method may read from its condition trajectories (`Method.reads`); never parameters."""
+STATE_TENSORS = "state.safetensors"
+STATE_META = "state.json"
+"""The two files of a saved method state (`save_state`): its tensors and its JSON meta."""
 
 
 @dataclass
@@ -76,9 +86,10 @@ class Method(ABC):
     """A behaviour-to-policy method.
 
     Subclasses set `name`, `Config` (a dataclass whose fields are the method's
-    hyperparameters, each with a docstring; profiles fill it from YAML) and implement the
-    four abstract methods below. For a cell with n condition trajectories a method proposes
-    n policies (one per trajectory) unless it says otherwise in `propose`'s docstring.
+    hyperparameters, each with a docstring; profiles fill it from YAML) and implement `fit`,
+    `propose`, and `state` / `from_state` (what `save` / `load` write and read; a method may
+    override `save` and `load` instead). For a cell with n condition trajectories a method
+    proposes n policies (one per trajectory) unless it says otherwise in `propose`'s docstring.
     The module of a method may define `PRESETS` ({profile name: Config overrides}) and
     `REDUCTIONS` (what the non-paper presets reduce: a string, or {profile name: string}).
     """
@@ -104,16 +115,43 @@ class Method(ABC):
         """Train on the zoo (its seen tasks' checkpoints and trajectories); returns a dict
         of scalar training statistics (final losses, seconds) to store with the model."""
 
-    @abstractmethod
-    def save(self, directory: Path) -> None:
-        """Write everything `load` needs into `directory` (safetensors / JSON, no pickle).
-        The harness writes into a temporary directory, records a checksum of every file and
-        renames it into place, so a method need not write atomically."""
+    def state(self) -> tuple[dict[str, "torch.Tensor | np.ndarray"], dict]:
+        """The trained model as (tensors, meta): every array it needs by name (torch tensors on
+        any device, or numpy arrays), and a JSON-able dict of everything else (config, task
+        names, statistics). `from_state` rebuilds the model from exactly this."""
+        raise NotImplementedError(f"{type(self).__name__} implements neither state() nor save()")
 
     @classmethod
-    @abstractmethod
+    def from_state(cls, tensors: dict[str, "torch.Tensor"], meta: dict, config, spec: PolicySpec) -> "Method":
+        """Inverse of `state`. `tensors` are CPU torch tensors (a numpy array of `state` comes
+        back as a tensor of the same dtype and shape: `.numpy()` converts it at no cost); `meta`
+        is the dict as JSON gives it back (tuples become lists). `config` is the Config to run
+        with, or None for the saved one. A UserError raised here is reported with the directory."""
+        raise NotImplementedError(f"{cls.__name__} implements neither from_state() nor load()")
+
+    def save(self, directory: Path) -> None:
+        """Write the model into `directory`: `state()` as state.safetensors + state.json
+        (`save_state`). The harness writes into a temporary directory, records a checksum of
+        every file and renames it into place. A method that overrides this (and `load`) writes
+        its own files (safetensors / JSON, never pickle)."""
+        save_state(directory, *self.state())
+
+    @classmethod
     def load(cls, directory: Path, config, spec: PolicySpec) -> "Method":
-        """Inverse of `save`."""
+        """Inverse of `save`: `from_state` of the files `load_state` reads; a missing or damaged
+        file, or state that `from_state` refuses, is a one-line UserError."""
+        tensors, meta = load_state(directory)
+        try:
+            return cls.from_state(tensors, meta, config, spec)
+        except UserError as exc:
+            raise UserError(f"{directory}: {exc}") from None
+        except NotImplementedError:
+            raise
+        except (KeyError, RuntimeError) as exc:  # e.g. another method's state: a meta key or tensors missing
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            raise UserError(
+                f"{directory}: cannot rebuild a {cls.name} model from its state ({type(exc).__name__}: {reason})"
+            ) from None
 
     @abstractmethod
     def propose(self, conditions: PolicySet, seed: int) -> Proposal:
@@ -129,6 +167,53 @@ class Method(ABC):
     def diagnostics(self) -> dict:
         """Scalar diagnostics of the trained model, e.g. reconstruction error, share of clamped latents."""
         return {}
+
+
+# ----------------------------------------------------------------------------- state files
+
+def save_state(directory: Path, tensors: dict, meta: dict) -> None:
+    """Write `tensors` (torch tensors or numpy arrays, any device) to state.safetensors and the
+    JSON-able `meta` to state.json in `directory`. Numpy arrays are stored as torch tensors of
+    the same dtype and shape (one representation on disk); no pickle."""
+    import torch
+    from safetensors.torch import save_file
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    flat, storages = {}, set()
+    for key, value in tensors.items():
+        if isinstance(value, np.ndarray):
+            value = torch.from_numpy(np.ascontiguousarray(value))
+        elif not isinstance(value, torch.Tensor):
+            raise TypeError(f"state tensor {key!r} is a {type(value).__name__}, not a torch tensor or numpy array")
+        value = value.detach().cpu().contiguous()
+        storage = value.untyped_storage().data_ptr()
+        if storage in storages and value.numel():  # safetensors refuses tensors that share memory
+            value = value.clone()
+        storages.add(value.untyped_storage().data_ptr())
+        flat[key] = value
+    save_file(flat, str(directory / STATE_TENSORS))
+    atomic_write_json(directory / STATE_META, meta)
+
+
+def load_state(directory: Path) -> tuple[dict, dict]:
+    """(tensors, meta) written by `save_state`: CPU torch tensors by name and the meta dict. A
+    missing or damaged file raises a one-line UserError naming it."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    directory = Path(directory)
+    path = directory / STATE_META
+    try:
+        meta = json.loads(path.read_text())
+        if not isinstance(meta, dict):
+            raise ValueError(f"expected a JSON object, found {type(meta).__name__}")
+        path = directory / STATE_TENSORS
+        tensors = load_file(str(path))
+    except (OSError, SafetensorError, ValueError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(f"{path}: cannot load model ({reason})") from None
+    return tensors, meta
 
 
 # ----------------------------------------------------------------------------- configs

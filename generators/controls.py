@@ -18,11 +18,10 @@ Each proposes one policy per condition trajectory, in row order.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
+import torch
 
 from benchmark.api import Method, ParameterProposal, config_to_dict
 from benchmark.errors import UserError
@@ -109,31 +108,17 @@ class CheckpointLookup(Method):
     def _policy(self, nearest_row: int, rng: np.random.Generator) -> np.ndarray:
         raise NotImplementedError
 
-    def save(self, directory: Path) -> None:
-        from safetensors.numpy import save_file
-
-        from benchmark.provenance import atomic_write_json
-
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        save_file({"params": self.params, "features": self.features, "low": self.low.astype(np.float32),
-                   "span": self.span}, str(directory / "lookup.safetensors"))
-        atomic_write_json(directory / "lookup.json", {
-            "method": self.name, "config": config_to_dict(self.config), "spec": self.spec.to_dict(),
-            "tasks": [str(t) for t in self.tasks]})
+    def state(self) -> tuple[dict[str, np.ndarray], dict]:
+        arrays = {"params": self.params, "features": self.features, "low": self.low.astype(np.float32)}
+        meta = {"method": self.name, "config": config_to_dict(self.config), "spec": self.spec.to_dict()}
+        return {**arrays, "span": self.span}, {**meta, "tasks": [str(t) for t in self.tasks]}
 
     @classmethod
-    def load(cls, directory: Path, config, spec: PolicySpec) -> "CheckpointLookup":
-        from safetensors.numpy import load_file
-
-        directory = Path(directory)
-        if not (directory / "lookup.json").is_file() or not (directory / "lookup.safetensors").is_file():
-            raise UserError(f"{directory}: not a saved {cls.name} model")
-        meta = json.loads((directory / "lookup.json").read_text())
+    def from_state(cls, tensors: dict[str, torch.Tensor], meta: dict, config, spec: PolicySpec) -> "CheckpointLookup":
         if meta["method"] != cls.name or PolicySpec(**meta["spec"]) != spec:
-            raise UserError(f"{directory}: saved by {meta['method']} for spec {meta['spec']}, asked for {cls.name} {spec.to_dict()}")
+            raise UserError(f"saved by {meta['method']} for spec {meta['spec']}, asked for {cls.name} {spec.to_dict()}")
         model = cls(config if config is not None else cls.Config(**meta["config"]), spec)
-        arrays = load_file(str(directory / "lookup.safetensors"))
+        arrays = {key: value.numpy() for key, value in tensors.items()}  # the lookup is numpy throughout
         model.params, model.features = arrays["params"], arrays["features"]
         model.low, model.span = arrays["low"], arrays["span"]
         model.tasks = np.array(meta["tasks"], dtype=object)

@@ -80,7 +80,7 @@ def test_save_load_round_trip(zoo, cls, config, tmp_path):
 def test_errors(zoo, tmp_path):
     with pytest.raises(UserError, match="before fit"):
         NearestCheckpoint(FeatureConfig(), zoo.spec).propose(zoo.conditions, seed=0)
-    with pytest.raises(UserError, match="not a saved"):
+    with pytest.raises(UserError, match="state.json: cannot load model"):
         MeanCheckpoint.load(tmp_path, None, zoo.spec)
     method = NearestCheckpoint(FeatureConfig(), zoo.spec)
     method.fit(zoo, seed=0)

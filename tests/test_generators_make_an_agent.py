@@ -148,7 +148,7 @@ def test_save_load_gives_identical_proposals(trained, tmp_path):
     assert MakeAnAgent.load(tmp_path, None, zoo.spec).config == config
     with pytest.raises(UserError, match="latent_width"):
         MakeAnAgent.load(tmp_path, dataclasses.replace(config, latent_width=64), zoo.spec)
-    with pytest.raises(UserError, match="not a saved"):
+    with pytest.raises(UserError, match="state.json: cannot load model"):
         MakeAnAgent.load(tmp_path / "missing", config, zoo.spec)
 
 

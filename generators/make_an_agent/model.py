@@ -31,10 +31,8 @@ Choices that differ from the authors' release (each deliberate, each documented)
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -408,41 +406,27 @@ class MakeAnAgent(Method):
             prefix = f"{name}."
             module.load_state_dict({k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)})
 
-    def save(self, directory: Path) -> None:
-        from safetensors.torch import save_file
-
-        from benchmark.provenance import atomic_write_json
-
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        tensors = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
-        save_file(tensors, str(directory / "weights.safetensors"))
-        atomic_write_json(directory / "make_an_agent.json", {
-            "config": config_to_dict(self.config), "spec": self.spec.to_dict(),
-            "history": self.history, "fit_stats": getattr(self, "fit_stats", {})})
+    def state(self) -> tuple[dict[str, torch.Tensor], dict]:
+        meta = {"config": config_to_dict(self.config), "spec": self.spec.to_dict(), "history": self.history}
+        return self.state_dict(), {**meta, "fit_stats": getattr(self, "fit_stats", {})}
 
     @classmethod
-    def load(cls, directory: Path, config: Config | None, spec: PolicySpec) -> "MakeAnAgent":
-        """Load a saved model. `config` may be None (use the saved one) or must match the saved
+    def from_state(
+        cls, tensors: dict[str, torch.Tensor], meta: dict, config: Config | None, spec: PolicySpec
+    ) -> "MakeAnAgent":
+        """Rebuild a saved model. `config` may be None (use the saved one) or must match the saved
         one in every field but `device`."""
-        from safetensors.torch import load_file
-
-        directory = Path(directory)
-        meta_path, weights_path = directory / "make_an_agent.json", directory / "weights.safetensors"
-        if not meta_path.is_file() or not weights_path.is_file():
-            raise UserError(f"{directory}: not a saved make-an-agent model (missing {meta_path.name} or {weights_path.name})")
-        meta = json.loads(meta_path.read_text())
         saved = Config(**meta["config"])
         if PolicySpec(**meta["spec"]) != spec:
-            raise UserError(f"{directory}: saved for policy spec {meta['spec']}, asked for {spec.to_dict()}")
+            raise UserError(f"saved for policy spec {meta['spec']}, asked for {spec.to_dict()}")
         if config is not None:
             mine = {k: v for k, v in config_to_dict(config).items() if k != "device"}
             theirs = {k: v for k, v in meta["config"].items() if k != "device"}
             differ = sorted(k for k in mine if mine[k] != theirs.get(k))
             if differ:
-                raise UserError(f"{directory}: saved with different settings ({', '.join(differ)})")
+                raise UserError(f"saved with different settings ({', '.join(differ)})")
             saved = dataclasses.replace(saved, device=config.device)
         model = cls(saved, spec)
-        model.load_state_dict({k: v.to(model.device) for k, v in load_file(str(weights_path)).items()})
+        model.load_state_dict({k: v.to(model.device) for k, v in tensors.items()})
         model.history, model.fit_stats = meta["history"], meta["fit_stats"]
         return model
