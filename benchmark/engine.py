@@ -61,7 +61,7 @@ class EpisodeBatchResult:
 
 def evaluate(task: str, configurations: tuple[int, ...], n_policies: int, *, params=None, spec=None,
              make_actor=None, robot: str | None = None, max_steps: int | None = None,
-             stop_at_success: bool = True, policies_per_batch: int = 8,
+             stop_at_success: bool = True, policies_per_batch: int = 2,
              keep_trajectories_of: tuple[int, ...] = ()) -> EpisodeBatchResult:
     """Roll out `n_policies` policies in every configuration, on `robot` (None: the domain's
     default) for at most `max_steps` (None: the task's horizon).
@@ -69,6 +69,8 @@ def evaluate(task: str, configurations: tuple[int, ...], n_policies: int, *, par
     Either `params` (n_policies, spec.n_params) of the shared family, or `make_actor(ids)`
     returning an object with `act(obs (B, obs_dim)) -> (B, act_dim)` for rows of policy ids.
     `keep_trajectories_of`: policy ids whose episode in configurations[0] is kept in full.
+    `policies_per_batch`: policies stepped in lockstep, each in every configuration (the
+    profiles' default, 2 x 5 envs; a Robosuite env holds ~250 MB, and 8 x 5 ran a worker out of memory).
     """
     if (params is None) == (make_actor is None):
         raise ValueError("give exactly one of params or make_actor")

@@ -109,9 +109,10 @@ class CheckpointLookup(Method):
         raise NotImplementedError
 
     def state(self) -> tuple[dict[str, np.ndarray], dict]:
-        arrays = {"params": self.params, "features": self.features, "low": self.low.astype(np.float32)}
-        meta = {"method": self.name, "config": config_to_dict(self.config), "spec": self.spec.to_dict()}
-        return {**arrays, "span": self.span}, {**meta, "tasks": [str(t) for t in self.tasks]}
+        arrays = {"params": self.params, "features": self.features, "low": self.low.astype(np.float32), "span": self.span}
+        meta = {"method": self.name, "config": config_to_dict(self.config), "spec": self.spec.to_dict(),
+                "tasks": [str(t) for t in self.tasks]}
+        return arrays, meta
 
     @classmethod
     def from_state(cls, tensors: dict[str, torch.Tensor], meta: dict, config, spec: PolicySpec) -> "CheckpointLookup":

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchmark.diagnose import summarise
 from benchmark.engine import evaluate
 from benchmark.envs import EVAL_CONFIGURATIONS, get_domain
 from benchmark.executor import execute
@@ -37,15 +38,10 @@ def rollout(job: tuple[str, str, str | None, tuple[int, ...]]) -> dict:
     zoo_root, task, robot, rows = job
     zoo = load_zoo(zoo_root)
     params = zoo.checkpoints.subset(np.asarray(rows)).params
-    # 2 policies x 5 configurations in lockstep, as the profiles do: a Robosuite env holds
-    # ~250 MB, and 8 x 5 of them (the engine's default batch) ran a worker out of memory
-    result = evaluate(task, EVAL_CONFIGURATIONS, len(params), params=params, spec=zoo.spec, robot=robot,
-                      policies_per_batch=2)
+    result = evaluate(task, EVAL_CONFIGURATIONS, len(params), params=params, spec=zoo.spec, robot=robot)
     success = np.zeros((len(params), len(EVAL_CONFIGURATIONS)))
     success[result.policy_id, result.config_index] = result.success
-    per_checkpoint = success.mean(axis=1)
-    return dict(task=task, robot=robot or "-", checkpoints=len(rows), mean=per_checkpoint.mean(),
-                top5=np.sort(per_checkpoint)[::-1][:5].mean(), qualified=(per_checkpoint == 1.0).mean())
+    return dict(task=task, robot=robot or "-", checkpoints=len(rows), **summarise(success))
 
 
 def main() -> None:

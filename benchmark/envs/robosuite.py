@@ -219,7 +219,7 @@ class RobosuiteDomain(Domain):
     obs_dim = OBS_DIM
     act_dim = ACT_DIM
     reward_max = 1.0            # robosuite normalises the shaped reward to [0, reward_scale=1]
-    step_cost_s = 1 / 125       # 100-155 steps per CPU-second measured (../shared/reference/robosuite.md)
+    step_cost_s = 1 / 75        # 64-102 steps per CPU-second measured here (README, Robosuite); the reference's 100-155 undercounted the mini run 1.6x
     reconfigurable = True       # RobosuiteEnv reseeds in place (a build costs 1-3.5 s)
 
     def horizon(self, task: str) -> int:

@@ -407,8 +407,8 @@ class MakeAnAgent(Method):
             module.load_state_dict({k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)})
 
     def state(self) -> tuple[dict[str, torch.Tensor], dict]:
-        meta = {"config": config_to_dict(self.config), "spec": self.spec.to_dict(), "history": self.history}
-        return self.state_dict(), {**meta, "fit_stats": getattr(self, "fit_stats", {})}
+        return self.state_dict(), {"config": config_to_dict(self.config), "spec": self.spec.to_dict(),
+                                   "history": self.history, "fit_stats": getattr(self, "fit_stats", {})}
 
     @classmethod
     def from_state(
