@@ -288,23 +288,24 @@ def config_to_dict(config) -> dict:
 
 # ----------------------------------------------------------------------------- names
 
-_METHOD_NAME = re.compile(r"^(?P<base>[^\[\]]+?)(\[(?P<args>[^\[\]]*)\])?$")
+_METHOD_NAME = re.compile(r"^(?P<base>[^\[\]]+?)(\[(?P<args>.*)\])?$")
+_TOP_LEVEL_COMMA = re.compile(r",(?![^\[]*\])")  # a comma outside a list value's brackets
 
 
 def parse_method_name(name: str) -> tuple[str, dict]:
-    """'base[k=v,k2=v2]' -> ('base', {k: v, k2: v2}), values parsed as YAML scalars (typed)."""
+    """'base[k=v,k2=[a,b]]' -> ('base', {k: v, k2: [a, b]}), values parsed as YAML (typed)."""
     match = _METHOD_NAME.match(name.strip())
     if not match:
         raise UserError(f"cannot parse method {name!r}; expected NAME or NAME[key=value,...]")
     overrides = {}
-    for item in filter(None, (match.group("args") or "").split(",")):
+    for item in filter(None, _TOP_LEVEL_COMMA.split(match.group("args") or "")):
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise UserError(f"method {name!r}: variant item {item!r} is not key=value")
         try:
             overrides[key.strip()] = yaml.safe_load(value.strip())
         except yaml.YAMLError:
-            raise UserError(f"method {name!r}: value {value.strip()!r} of {key.strip()} is not a scalar") from None
+            raise UserError(f"method {name!r}: value {value.strip()!r} of {key.strip()} is not YAML") from None
     return match.group("base"), overrides
 
 

@@ -225,6 +225,19 @@ def test_typed_variant_values_keep_their_json_form():
     assert hash(method) == hash(resolve_method("make-an-agent[latent_width=64,condition=h]", load_profile("smoke")))
 
 
+def test_list_valued_variants_parse_and_are_checked():
+    from benchmark.api import parse_method_name
+    from benchmark.config import load_profile
+    from benchmark.plan import resolve_method
+
+    assert parse_method_name("make-an-agent[unet_down_dims=[64,128],diff_epochs=5]") == (
+        "make-an-agent", {"unet_down_dims": [64, 128], "diff_epochs": 5})
+    method = resolve_method("make-an-agent[unet_down_dims=[64,128]]", load_profile("smoke"))
+    assert method.build_config().unet_down_dims == [64, 128]
+    with pytest.raises(UserError, match="unet_down_dims"):
+        resolve_method("make-an-agent[unet_down_dims=[64,wide]]", load_profile("smoke"))
+
+
 # 9. --results that is a file or cannot be created
 def test_results_that_is_a_file(tmp_path, cli):
     target = tmp_path / "file"
