@@ -6,10 +6,10 @@ machine that cannot hold the zoo (the tool carries 64 MiB) nor run MetaWorld:
     # and 3 success states; features checked identical), and the diagnosis' rows and seeds
     python scripts/probe_preset_on_device.py pack --zoo results/zoo/<id> --tasks faucet-close drawer-open --out .devpack
     # there (or here): train, then generate stages (b) reconstruction, (c) own trajectories,
-    # (d) the seen cells' conditions; writes <out>/stages.safetensors and <out>/fit.json
+    # (d) the seen cells' conditions; writes <out>/stages-<task>.safetensors and <out>/fit.json
     python scripts/probe_preset_on_device.py train --pack .devpack --preset paper --device cuda --out $OUT
     # here: roll every stage's policies out in the 5 evaluation configurations
-    python scripts/probe_preset_on_device.py evaluate --pack .devpack --stages $OUT/stages.safetensors --out results/probe/paper.csv
+    python scripts/probe_preset_on_device.py evaluate --pack .devpack --stages $OUT/stages-*.safetensors --out results/probe/paper.csv
 
 Rows and seeds are `diagnose`'s (the same 20 checkpoints per task, the seen suite's 20
 condition trajectories of seed 0); stage (d)'s proposal seed is the diagnosis' stage seed,
@@ -159,7 +159,7 @@ def train(args) -> None:
     fit_seconds = time.perf_counter() - start
     print(f"fit {fit_seconds:.0f} s: " + ", ".join(f"{k} {v:.4g}" for k, v in stats.items()
                                                     if isinstance(v, float)), flush=True)
-    arrays = {}
+    arrays = {task: {} for task in meta["tasks"]}
     for unit in meta["units"]:
         rows = np.asarray(unit["rows"], np.int64)
         if unit["stage"] == "reconstruction":
@@ -171,14 +171,15 @@ def train(args) -> None:
             params = model.propose(prompts, seed=unit["seed"]).params
         else:
             continue
-        arrays[f"{unit['task']}/{unit['stage']}"] = np.ascontiguousarray(params, np.float32)
+        arrays[unit["task"]][f"{unit['task']}/{unit['stage']}"] = np.ascontiguousarray(params, np.float32)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    save_file(arrays, str(out / "stages.safetensors"))
+    for task, task_arrays in arrays.items():  # a file per task: the tool returns 16 MiB per file
+        save_file(task_arrays, str(out / f"stages-{task}.safetensors"))
     (out / "fit.json").write_text(json.dumps(dict(
         preset=args.preset, overrides=overrides, device=args.device, config=config_to_dict(config), fit_seconds=fit_seconds,
         n_weights=n_weights, torch=torch.__version__, stats=stats, history=model.history), indent=1))
-    print(f"wrote {out / 'stages.safetensors'} after {time.perf_counter() - start:.0f} s", flush=True)
+    print(f"wrote {out}/stages-*.safetensors after {time.perf_counter() - start:.0f} s", flush=True)
 
 
 def evaluate_stages(args) -> None:
@@ -191,7 +192,7 @@ def evaluate_stages(args) -> None:
     from benchmark.envs import EVAL_CONFIGURATIONS
 
     zoo, meta = load_pack(Path(args.pack))
-    generated = load_file(args.stages)
+    generated = {key: value for path in args.stages for key, value in load_file(path).items()}
     profile = load_profile(args.profile)
     rows_out = []
     for unit in meta["units"]:
@@ -229,7 +230,7 @@ def main() -> None:
     p.add_argument("--out", required=True)
     p = sub.add_parser("evaluate")
     p.add_argument("--pack", required=True)
-    p.add_argument("--stages", required=True, help="a train command's stages.safetensors")
+    p.add_argument("--stages", nargs="+", required=True, help="a train command's stages-<task>.safetensors")
     p.add_argument("--profile", default="mini", help="the evaluation's episode caps and batch")
     p.add_argument("--out", required=True, help="CSV of mean / top-5 / qualified per task and stage")
     args = parser.parse_args()
