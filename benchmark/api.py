@@ -313,7 +313,7 @@ def variant_of(name: str) -> tuple[str, str, str] | None:
     """('make-an-agent', 'condition', 'h') for a variant of one key, 'make-an-agent[condition=h]';
     None for a base name or a variant of several keys (the report's ablation axes)."""
     match = _METHOD_NAME.match(name.strip())
-    if not match or not match.group("args") or "," in match.group("args"):
+    if not match or not match.group("args") or len(_TOP_LEVEL_COMMA.split(match.group("args"))) > 1:
         return None
     key, _, value = match.group("args").partition("=")
     return match.group("base"), key.strip(), value.strip()

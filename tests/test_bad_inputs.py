@@ -226,12 +226,14 @@ def test_typed_variant_values_keep_their_json_form():
 
 
 def test_list_valued_variants_parse_and_are_checked():
-    from benchmark.api import parse_method_name
+    from benchmark.api import parse_method_name, variant_of
     from benchmark.config import load_profile
     from benchmark.plan import resolve_method
 
     assert parse_method_name("make-an-agent[unet_down_dims=[64,128],diff_epochs=5]") == (
         "make-an-agent", {"unet_down_dims": [64, 128], "diff_epochs": 5})
+    assert variant_of("make-an-agent[unet_down_dims=[64,128]]") == ("make-an-agent", "unet_down_dims", "[64,128]")
+    assert variant_of("make-an-agent[unet_down_dims=[64,128],diff_epochs=5]") is None
     method = resolve_method("make-an-agent[unet_down_dims=[64,128]]", load_profile("smoke"))
     assert method.build_config().unet_down_dims == [64, 128]
     with pytest.raises(UserError, match="unet_down_dims"):
