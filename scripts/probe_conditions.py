@@ -5,7 +5,8 @@ short of the nearest-checkpoint control on the same conditions.
 
 From the run's stored units (no rollouts): per seen task, the stage (d) policies are generated
 again with their unit's rows and proposal seed (so they are the rolled-out ones), and compared
-with the zoo: the share whose nearest checkpoint (cosine) belongs to the prompted task, that
+with the zoo: the share whose nearest checkpoint (cosine) belongs to the prompted task (and the
+same share for stage (c), prompted by the checkpoints' own trajectories), that
 checkpoint's position in its distillation run (0 = first snapshot, 1 = last), and the success
 of stage (d) and of the control split by whether the prompting condition trajectory succeeded.
 """
@@ -52,19 +53,26 @@ def main() -> None:
     unit_params = params / np.linalg.norm(params, axis=1, keepdims=True)
     position = run_positions(zoo.checkpoints.records)
     ckpt_success = np.array([r["success"] for r in zoo.checkpoints.records], float)
+
+    def nearest_checkpoints(task: str, stage: str) -> tuple[np.ndarray, dict]:
+        """Zoo rows nearest (cosine) to the stage's policies, regenerated from its unit."""
+        unit = by_stage[(task, stage)]["unit"]
+        torch.manual_seed(unit["proposal_seed"])
+        generated = stage_policies(stage, model, zoo, np.asarray(unit["rows"], np.int64),
+                                   unit["proposal_seed"])[0]["params"]
+        return ((generated / np.linalg.norm(generated, axis=1, keepdims=True)) @ unit_params.T).argmax(1), unit
+
     rows_out = []
     for task in run["tasks"]:
-        unit = by_stage[(task, "condition")]["unit"]
+        nearest, unit = nearest_checkpoints(task, "condition")
         rows = np.asarray(unit["rows"], np.int64)
-        torch.manual_seed(unit["proposal_seed"])
-        generated = stage_policies("condition", model, zoo, rows, unit["proposal_seed"])[0]["params"]
-        nearest = ((generated / np.linalg.norm(generated, axis=1, keepdims=True)) @ unit_params.T).argmax(1)
+        own_nearest, _ = nearest_checkpoints(task, "own-trajectory")
         cond_success = np.array([zoo.conditions.records[r]["success"] for r in rows], float) > 0
         generated_success = np.asarray(by_stage[(task, "condition")]["result"]["success"], float).mean(1)
         control_success = np.asarray(by_stage[(task, "nearest-checkpoint")]["result"]["success"], float).mean(1)
         rows_out.append(dict(
             task=task, conditions_succeeding=cond_success.mean(),
-            nearest_of_task=(tasks[nearest] == task).mean(), nearest_run_position=position[nearest].mean(),
+            nearest_of_task=(tasks[nearest] == task).mean(), own_nearest_of_task=(tasks[own_nearest] == task).mean(), nearest_run_position=position[nearest].mean(),
             nearest_own_success=ckpt_success[nearest].mean(),
             generated_after_success=generated_success[cond_success].mean() if cond_success.any() else np.nan,
             generated_after_failure=generated_success[~cond_success].mean() if (~cond_success).any() else np.nan,
