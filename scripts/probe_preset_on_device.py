@@ -14,8 +14,8 @@ machine that cannot hold the zoo (the tool carries 64 MiB) nor run MetaWorld:
 Rows and seeds are `diagnose`'s (the same 20 checkpoints per task, the seen suite's 20
 condition trajectories of seed 0); stage (d)'s proposal seed is the diagnosis' stage seed,
 not the suite cell's (which hashes the method's config). The model trains on the packed tasks
-only, so compare it with another preset trained by this script on the same pack, not with a
-10-task `diagnose` run.
+only: compare it with another model trained by this script on the same pack, and with a
+10-task `diagnose` model on the same tasks to see what holding all ten costs.
 """
 from __future__ import annotations
 
