@@ -103,7 +103,7 @@ def cmd_collect(args) -> int:
 
     profile = load_profile(args.profile).for_domain(args.domain)
     _check_address(args)
-    zoo = build_zoo(profile.name, profile.zoo, writable_results(args.results), tasks=args.tasks,
+    zoo = build_zoo(profile.zoo_profile, profile.zoo, writable_results(args.results), tasks=args.tasks,
                     workers=args.workers, address=args.address)
     counts = {t: int((zoo.checkpoints.tasks == t).sum()) for t in zoo.manifest["seen_tasks"]}
     print(f"zoo {zoo.root}: {len(zoo.checkpoints)} checkpoints ({min(counts.values())}-{max(counts.values())} per seen task), "

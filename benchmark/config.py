@@ -3,7 +3,9 @@
 A profile has one section per component, each validated into that component's dataclass:
 
     name, description
-    preset:  whose presets methods and suites take (default: name)
+    extends: a profile this one starts from (its sections, overridden by this file's; methods
+             and domains are merged per method and per domain)
+    preset:  whose presets methods and suites take (default: the extended profile's, else name)
     reductions: [what this profile reduces from the paper, one line each]
     zoo:     benchmark.zoo.collect.ZooSettings fields
     methods: {method name: Config overrides on top of the method's preset of this name}
@@ -13,6 +15,10 @@ A profile has one section per component, each validated into that component's da
 The top-level sections describe the profile's `domain` (MetaWorld unless the file says
 otherwise). A suite of another domain runs with `Profile.for_domain(name)`: that domain's
 section replaces the zoo and the reductions and is laid over the methods and eval settings.
+
+A zoo's directory is named after the profile whose file wrote its `zoo` section, so a profile
+that extends `mini` and changes only a method shares mini's zoo, and, as trained models are
+keyed by their resolved config, the models of every method it leaves as they are.
 """
 from __future__ import annotations
 
@@ -81,9 +87,12 @@ class Profile:
     """The domain the top-level sections describe."""
     domains: dict = field(default_factory=dict)
     """{domain name: {reductions, zoo, methods, eval}} for the profile's other domains."""
+    zoo_profile: str = ""
+    """The profile whose file wrote `zoo` (it names the zoo's directory); empty means `name`."""
 
     def __post_init__(self):
         self.preset = self.preset or self.name
+        self.zoo_profile = self.zoo_profile or self.name
 
     def for_domain(self, name: str) -> "Profile":
         """This profile as it applies to suites of domain `name`; UserError when it has no
@@ -103,7 +112,7 @@ class Profile:
             self, reductions=list(section.get("reductions", [])), zoo=dict(section.get("zoo", {})),
             methods={**self.methods, **methods},
             eval=_dataclass_from(EvalSettings, {**dataclasses.asdict(self.eval), **(section.get("eval") or {})}, where),
-            domain=name, domains={})
+            domain=name, domains={}, zoo_profile=section.get(ZOO_PROFILE, self.name))
 
 
 def profile_names() -> list[str]:
@@ -122,32 +131,73 @@ def _dataclass_from(cls, values, where):
     return cls(**values)
 
 
-def load_profile(name: str) -> Profile:
-    """The profile called `name`; an unknown name is a UserError listing the valid ones."""
+ZOO_PROFILE = "_zoo_profile"
+"""Key under which a loaded raw section remembers the profile that wrote its `zoo`."""
+SECTIONS = {"name", "description", "extends", "preset", "reductions", "zoo", "methods", "eval", "domain", "domains"}
+DOMAIN_SECTIONS = {"reductions", "zoo", "methods", "eval"}
+
+
+def _merge_methods(base: dict | None, over: dict | None) -> dict:
+    merged = {m: dict(v or {}) for m, v in (base or {}).items()}
+    for method, values in (over or {}).items():
+        merged[method] = {**merged.get(method, {}), **(values or {})}
+    return merged
+
+
+def _raw_profile(name: str, chain: tuple[str, ...] = ()) -> dict:
+    """The YAML of profile `name` with its `extends` chain laid under it."""
     path = PROFILE_DIR / f"{name}.yaml"
     if not path.is_file():
-        raise unknown("profile", name, profile_names())
-    raw = yaml.safe_load(path.read_text())
+        raise unknown("profile" if not chain else f"profile extended by {chain[-1]}", name, profile_names())
+    raw = yaml.safe_load(path.read_text()) or {}
     where = f"profile {name} ({path.name})"
-    allowed = {"name", "description", "preset", "reductions", "zoo", "methods", "eval", "domain", "domains"}
-    extra = sorted(set(raw) - allowed)
+    if not isinstance(raw, dict):
+        raise UserError(f"{where}: expected a mapping of sections, got {type(raw).__name__}")
+    extra = sorted(set(raw) - SECTIONS)
     if extra:
         raise UserError(f"{where}: unknown section(s) {', '.join(extra)}")
-    if raw.get("preset") and raw["preset"] not in profile_names():
-        raise unknown("preset of " + where, raw["preset"], profile_names())
     domains = dict(raw.get("domains") or {})
     for domain, section in domains.items():
-        bad = sorted(set(section or {}) - {"reductions", "zoo", "methods", "eval"})
+        bad = sorted(set(section or {}) - DOMAIN_SECTIONS)
         if bad:
             raise UserError(f"{where}: unknown section(s) {', '.join(bad)} under domains.{domain}")
+        if "zoo" in (section or {}):
+            domains[domain] = {**section, ZOO_PROFILE: name}
+    raw = {**raw, "domains": domains, "name": raw.get("name", name)}
+    if "zoo" in raw:
+        raw[ZOO_PROFILE] = name
+    parent = raw.pop("extends", None)
+    if not parent:
+        return raw
+    if parent in (*chain, name):
+        raise UserError(f"{where}: 'extends: {parent}' makes a cycle ({' -> '.join((*chain, name, parent))})")
+    base = _raw_profile(str(parent), (*chain, name))
+    base.pop("description", None)
+    merged = {**base, **{k: v for k, v in raw.items() if k not in ("methods", "domains")}}
+    merged["methods"] = _merge_methods(base.get("methods"), raw.get("methods"))
+    merged["domains"] = {}
+    for domain in {**base["domains"], **raw["domains"]}:
+        below, above = base["domains"].get(domain) or {}, raw["domains"].get(domain) or {}
+        merged["domains"][domain] = {**below, **above,
+                                     "methods": _merge_methods(below.get("methods"), above.get("methods"))}
+    merged["preset"] = raw.get("preset") or base.get("preset") or base["name"]
+    return merged
+
+
+def load_profile(name: str) -> Profile:
+    """The profile called `name`; an unknown name is a UserError listing the valid ones."""
+    raw = _raw_profile(name)
+    where = f"profile {name} ({name}.yaml)"
+    if raw.get("preset") and raw["preset"] not in profile_names():
+        raise unknown("preset of " + where, raw["preset"], profile_names())
     profile = Profile(
-        name=raw.get("name", name), description=raw.get("description", ""),
+        name=raw["name"], description=raw.get("description", ""),
         reductions=list(raw.get("reductions", [])), zoo=dict(raw.get("zoo", {})),
         methods=dict(raw.get("methods") or {}),
         eval=_dataclass_from(EvalSettings, raw.get("eval"), f"{where} eval"),
         preset=str(raw.get("preset") or ""),
-        domain=raw.get("domain", "metaworld"), domains=domains,
+        domain=raw.get("domain", "metaworld"), domains=raw["domains"], zoo_profile=raw.get(ZOO_PROFILE, ""),
     )
-    for domain in domains:
+    for domain in profile.domains:
         profile.for_domain(domain)  # a bad eval key fails on loading, not mid-run
     return profile

@@ -203,7 +203,7 @@ def diagnose(method_name: str, profile_name: str, results: Path, tasks: list[str
         raise UserError(f"--seeds must be >= 1 and --policies >= 5 (got {seeds}, {policies})")
     profile = load_profile(profile_name)
     method, control = resolve_method(method_name, profile), resolve_method(CONTROL, profile)
-    zoo = build_zoo(profile.name, zoo_settings(profile, method), results, workers=workers, address=address)
+    zoo = build_zoo(profile.zoo_profile, zoo_settings(profile, method), results, workers=workers, address=address)
     seen = list(zoo.manifest["seen_tasks"])
     tasks = [check_task(t) for t in tasks] if tasks else seen
     unseen = [t for t in tasks if t not in seen]

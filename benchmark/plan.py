@@ -71,13 +71,16 @@ def resolve_method(name: str, profile: Profile) -> ResolvedMethod:
 
 
 def describe_method(method: ResolvedMethod, profile_name: str) -> dict:
-    """How a report shows a method: registry metadata, what it reads, its profile's reductions."""
+    """How a report shows a method: registry metadata, what it reads, its profile's reductions,
+    and the Config fields its profile or variant sets away from that preset ({field: [preset, used]})."""
     entry = METHODS.entry(method.base)
     cls = METHODS.get(method.target)
+    preset = config_to_dict(config_from_dict(cls.Config, presets_of(cls).get(profile_name, {}), method.name))
+    changed = {k: [preset.get(k), v] for k, v in method.config.items() if preset.get(k) != v}
     return dict(base=method.base, display=entry.display or method.base, rank=entry.rank,
                 axis_labels=entry.axis_labels, value_order=entry.value_order,
                 reads=list(cls.reads_for(method.build_config())),
-                reductions=reductions_of(cls, profile_name))
+                reductions=reductions_of(cls, profile_name), changed_from_preset=changed)
 
 
 @dataclass(frozen=True)
@@ -191,7 +194,7 @@ def plan(suite_name: str, profile_name: str, results: Path, methods: list[str] |
     zoos, trainings, cells = {}, {}, []
     for name, method in resolved.items():
         settings = zoo_settings(profile, method)
-        root = str(zoo_dir(results, profile.name, ZooSettings.from_profile(settings)))
+        root = str(zoo_dir(results, profile.zoo_profile, ZooSettings.from_profile(settings)))
         zoos[root] = settings
         zoo_id = Path(root).name
         for seed in range(seeds):

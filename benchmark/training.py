@@ -45,13 +45,15 @@ def method_source_hash(module_name: str) -> str:
 
 
 def model_identity(method, zoo_id: str, seed: int) -> dict:
-    """What a trained model depends on (a ResolvedMethod, the zoo, the seed, the method's source)."""
-    return dict(method=method.name, config=method.config, zoo_id=zoo_id, seed=int(seed),
+    """What a trained model depends on: the method's class and resolved config (not its name, so a
+    variant and a profile preset that resolve to one config share the model), the zoo, the seed,
+    the method's source."""
+    return dict(target=method.target, config=method.config, zoo_id=zoo_id, seed=int(seed),
                 source=method_source_hash(method.target.partition(":")[0]), training_version=TRAINING_VERSION)
 
 
 def model_dir(results: Path, method, zoo_id: str, seed: int) -> Path:
-    slug = "".join(ch if ch.isalnum() or ch in "-_=" else "_" for ch in method.name)
+    slug = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in method.base)
     return Path(results) / "models" / f"{slug}-s{seed}-{config_hash(model_identity(method, zoo_id, seed))}"
 
 

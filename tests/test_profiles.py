@@ -26,3 +26,35 @@ def test_an_unknown_preset_is_a_user_error(tmp_path, monkeypatch):
     monkeypatch.setattr(config, "PROFILE_DIR", tmp_path)
     with pytest.raises(UserError, match="unknown preset of profile mine.*'minii'"):
         load_profile("mine")
+
+
+def test_a_profile_that_extends_mini_shares_its_zoo_and_the_models_it_leaves_alone():
+    from benchmark.training import model_dir
+
+    mini, standard = load_profile("mini"), load_profile("standard")
+    assert (standard.preset, standard.zoo_profile) == ("mini", "mini") and standard.zoo == mini.zoo
+    assert standard.for_domain("robosuite").zoo_profile == "mini"
+    assert load_profile("mini-shared-init").zoo_profile == "mini-shared-init"  # writes its own zoo
+    for name in METHODS.names():
+        same = model_dir("r", resolve_method(name, standard), "z", 0) == model_dir("r", resolve_method(name, mini), "z", 0)
+        assert same == (name != "make-an-agent"), name
+    # the profile's override and the same variant in mini resolve to one trained model
+    variant = resolve_method("make-an-agent[unet_down_dims=[256,512]]", mini)
+    assert model_dir("r", variant, "z", 1) == model_dir("r", resolve_method("make-an-agent", standard), "z", 1)
+
+
+def test_extends_merges_methods_and_rejects_cycles_and_unknown_parents(tmp_path, monkeypatch):
+    (tmp_path / "base.yaml").write_text("name: base\nzoo: {runs_per_seen_task: 2}\n"
+                                        "methods: {dt: {epochs: 3, lr: 0.1}}\n")
+    (tmp_path / "child.yaml").write_text("extends: base\nmethods: {dt: {lr: 0.5}}\n")
+    (tmp_path / "loop.yaml").write_text("extends: loop2\n")
+    (tmp_path / "loop2.yaml").write_text("extends: loop\n")
+    (tmp_path / "orphan.yaml").write_text("extends: nowhere\n")
+    monkeypatch.setattr(config, "PROFILE_DIR", tmp_path)
+    child = load_profile("child")
+    assert (child.name, child.preset, child.zoo_profile) == ("child", "base", "base")
+    assert child.methods == {"dt": {"epochs": 3, "lr": 0.5}} and child.zoo == {"runs_per_seen_task": 2}
+    with pytest.raises(UserError, match="makes a cycle"):
+        load_profile("loop")
+    with pytest.raises(UserError, match="unknown profile extended by orphan.*'nowhere'"):
+        load_profile("orphan")

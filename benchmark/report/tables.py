@@ -160,8 +160,11 @@ def method_lines(data: RunData) -> list[str]:
         info = recorded.get(name) or _described(name, data.profile)
         reads = ", ".join(info.get("reads", [])) or "unknown"
         reductions = info.get("reductions") if data.profile != "paper" else ""
+        changed = "; ".join(f"{k} {used} (preset {preset})" for k, (preset, used) in
+                            (info.get("changed_from_preset") or {}).items())
         lines.append(f"method {display_name(name)} (`{name}`): reads {reads}"
-                     + (f"; reduced: {reductions}" if reductions else ""))
+                     + (f"; reduced: {reductions}" if reductions else "")
+                     + (f"; set by the profile or variant: {changed}" if changed else ""))
     return lines
 
 
