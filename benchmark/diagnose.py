@@ -122,9 +122,7 @@ def run_unit(unit: DiagnosisUnit) -> dict:
     n_policies = kwargs.pop("n_policies", None) or len(kwargs["params"])
     result = evaluate(unit.task, unit.configurations, n_policies, max_steps=unit.max_steps,
                       stop_at_success=True, policies_per_batch=unit.policies_per_batch, **kwargs)
-    success = np.zeros((n_policies, len(unit.configurations)), bool)
-    success[result.policy_id, result.config_index] = result.success
-    return dict(success=success.astype(int).tolist(), **{k: np.asarray(v).tolist() for k, v in extra.items()})
+    return dict(success=result.success_matrix().astype(int).tolist(), **{k: np.asarray(v).tolist() for k, v in extra.items()})
 
 
 def _unit_path(run_dir: Path, unit: DiagnosisUnit) -> Path:

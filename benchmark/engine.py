@@ -58,6 +58,13 @@ class EpisodeBatchResult:
     length: np.ndarray
     kept_states: dict
 
+    def success_matrix(self) -> np.ndarray:
+        """(n_policies, n_configurations) bool: each policy's success in each configuration
+        (every policy runs once in every configuration, so the indices fill the matrix)."""
+        success = np.zeros((self.policy_id.max() + 1, self.config_index.max() + 1), bool)
+        success[self.policy_id, self.config_index] = self.success
+        return success
+
 
 def evaluate(task: str, configurations: tuple[int, ...], n_policies: int, *, params=None, spec=None,
              make_actor=None, robot: str | None = None, max_steps: int | None = None,

@@ -33,9 +33,7 @@ from benchmark.zoo import distill, sac
 def success_on_eval(task: str, params: np.ndarray, spec: PolicySpec) -> np.ndarray:
     """(K,) mean success of each parameter vector over the evaluation configurations."""
     result = evaluate(task, EVAL_CONFIGURATIONS, len(params), params=params, spec=spec, policies_per_batch=4)
-    success = np.zeros((len(params), len(EVAL_CONFIGURATIONS)))
-    success[result.policy_id, result.config_index] = result.success
-    return success.mean(axis=1)
+    return result.success_matrix().mean(axis=1)
 
 
 def pooled_mean(per_run: pd.Series) -> float:

@@ -65,9 +65,7 @@ def main() -> None:
             torch.manual_seed(seed)
             kwargs, _ = stage_policies("own-trajectory", model, zoo, rows, seed)
             result = evaluate(task, EVAL_CONFIGURATIONS, len(rows), **kwargs)
-            success = np.zeros((len(rows), len(EVAL_CONFIGURATIONS)))
-            success[result.policy_id, result.config_index] = result.success
-            print(f"{steps} DDIM steps, {task}: {summarise(success)}")
+            print(f"{steps} DDIM steps, {task}: {summarise(result.success_matrix())}")
 
 
 if __name__ == "__main__":

@@ -202,9 +202,7 @@ def evaluate_stages(args) -> None:
         result = evaluate(unit["task"], EVAL_CONFIGURATIONS, len(params), params=params, spec=zoo.spec,
                           max_steps=profile.eval.steps_for(unit["task"]), stop_at_success=True,
                           policies_per_batch=profile.eval.policies_per_batch)
-        success = np.zeros((len(params), len(EVAL_CONFIGURATIONS)), bool)
-        success[result.policy_id, result.config_index] = result.success
-        rows_out.append(dict(task=unit["task"], stage=unit["stage"], **summarise(success)))
+        rows_out.append(dict(task=unit["task"], stage=unit["stage"], **summarise(result.success_matrix())))
         print(f"{key:32s} mean {rows_out[-1]['mean']:.2f} top-5 {rows_out[-1]['top5']:.2f} "
               f"({time.perf_counter() - start:.0f} s)", flush=True)
     table = pd.DataFrame(rows_out)

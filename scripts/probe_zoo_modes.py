@@ -42,9 +42,7 @@ def draw_pairs(run_ids: np.ndarray, n: int, same_run: bool, rng: np.random.Gener
 def mean_success(task: str, params: np.ndarray, spec) -> np.ndarray:
     """(K,) mean success of each parameter vector (K, P) over the evaluation configurations."""
     result = evaluate(task, EVAL_CONFIGURATIONS, len(params), params=params, spec=spec, policies_per_batch=4)
-    success = np.zeros((len(params), len(EVAL_CONFIGURATIONS)))
-    success[result.policy_id, result.config_index] = result.success
-    return success.mean(axis=1)
+    return result.success_matrix().mean(axis=1)
 
 
 def distilled_checkpoints(task: str, runs: int, shared_init: bool, spec: PolicySpec) -> PolicySet:

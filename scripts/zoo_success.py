@@ -39,9 +39,7 @@ def rollout(job: tuple[str, str, str | None, tuple[int, ...]]) -> dict:
     zoo = load_zoo(zoo_root)
     params = zoo.checkpoints.subset(np.asarray(rows)).params
     result = evaluate(task, EVAL_CONFIGURATIONS, len(params), params=params, spec=zoo.spec, robot=robot)
-    success = np.zeros((len(params), len(EVAL_CONFIGURATIONS)))
-    success[result.policy_id, result.config_index] = result.success
-    return dict(task=task, robot=robot or "-", checkpoints=len(rows), **summarise(success))
+    return dict(task=task, robot=robot or "-", checkpoints=len(rows), **summarise(result.success_matrix()))
 
 
 def main() -> None:

@@ -24,10 +24,7 @@ class ScalingAutoencoder:
 
 
 def _success(task, kwargs) -> np.ndarray:
-    result = evaluate(task, EVAL_CONFIGURATIONS, len(kwargs["params"]), **kwargs)
-    success = np.zeros((len(kwargs["params"]), len(EVAL_CONFIGURATIONS)), bool)
-    success[result.policy_id, result.config_index] = result.success
-    return success
+    return evaluate(task, EVAL_CONFIGURATIONS, len(kwargs["params"]), **kwargs).success_matrix()
 
 
 def test_identity_autoencoder_makes_reconstruction_equal_checkpoints(tiny_zoo):

@@ -39,3 +39,13 @@ def test_lockstep_equals_single_env_rollouts_and_generic_path(tiny_zoo):
         np.testing.assert_allclose(traj.rewards.sum(), batched.episode_return[row], rtol=1e-5)
         if k == 1 and c == 0:
             np.testing.assert_allclose(batched.kept_states[1], traj.states, atol=1e-6)
+
+
+def test_success_matrix_places_each_episode_by_policy_and_configuration():
+    from benchmark.engine import EpisodeBatchResult
+
+    policy, config = np.array([1, 0, 2, 1, 0, 2]), np.array([1, 0, 1, 0, 1, 0])
+    success = np.array([True, False, True, False, True, False])
+    empty = np.zeros(6)
+    result = EpisodeBatchResult(policy, config, success, empty, empty, empty, {})
+    assert result.success_matrix().tolist() == [[False, True], [False, True], [False, True]]
