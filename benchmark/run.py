@@ -27,8 +27,11 @@ def dry_run(suite: str, profile: str, results: Path, methods: list[str] | None, 
     """Print the plan and its cost; builds nothing."""
     planned = plan(suite, profile, results, methods, seeds)
     cost = estimate(planned.cells, planned.trainings)
+    cached = sum((Path(job.directory) / "training.json").is_file() for job in planned.trainings)
+    zoos = sum((Path(root) / "manifest.json").is_file() for root in planned.zoos)
     print(f"suite {planned.suite.name}, profile {planned.profile.name}: {cost['cells']} cells, "
-          f"{cost['trainings']} trainings (zoo and cached models reused when present)")
+          f"{cost['trainings']} trainings ({cached} already trained), {len(planned.zoos)} zoo(s) "
+          f"({zoos} already built)")
     print(f"at most {cost['max_episodes']} episodes, {cost['max_env_steps']:,} env steps, "
           f"~{cost['max_eval_cpu_h']} CPU-hours of rollouts (upper bound: every episode runs to its task's horizon)")
     for cell in planned.cells:
