@@ -214,7 +214,7 @@ def diagnose(method_name: str, profile_name: str, results: Path, tasks: list[str
         for seed in range(seeds):
             job = TrainingJob(used, str(zoo.root), seed, str(model_dir(results, used, zoo.zoo_id, seed)))
             model_dirs[(used.name, seed)] = job.directory
-            if check_model(Path(job.directory), zoo.spec):
+            if job.directory not in {j.directory for j in jobs} and check_model(Path(job.directory), zoo.spec):
                 jobs.append(job)
     if _train(jobs, workers, address, "diagnose: models", 2 * seeds - len(jobs)):
         return 1

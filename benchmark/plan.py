@@ -199,7 +199,8 @@ def plan(suite_name: str, profile_name: str, results: Path, methods: list[str] |
         zoo_id = Path(root).name
         for seed in range(seeds):
             directory = str(model_dir(results, method, zoo_id, seed))
-            trainings[(name, seed)] = TrainingJob(method, root, seed, directory)
+            # two names that resolve to one config (a variant spelling out a default) share one model
+            trainings.setdefault(directory, TrainingJob(method, root, seed, directory))
             for task in suite.tasks_for(profile.preset):
                 for n_traj in suite.n_traj_for(profile.preset):
                     for setting in suite.settings:

@@ -58,3 +58,11 @@ def test_extends_merges_methods_and_rejects_cycles_and_unknown_parents(tmp_path,
         load_profile("loop")
     with pytest.raises(UserError, match="unknown profile extended by orphan.*'nowhere'"):
         load_profile("orphan")
+
+
+def test_two_names_for_one_config_plan_one_training(tmp_path):
+    from benchmark.plan import plan
+
+    planned = plan("smoke", "smoke", tmp_path, methods=["make-an-agent", "make-an-agent[condition=h+v]"], seeds=2)
+    assert len(planned.trainings) == 2  # one per seed, not one per name
+    assert len({cell.model_dir for cell in planned.cells}) == 2
