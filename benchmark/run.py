@@ -19,7 +19,7 @@ from benchmark.executor import Outcome, execute
 from benchmark.plan import Plan, check_conditions, describe_method, estimate, plan, run_dir_for
 from benchmark.provenance import provenance
 from benchmark.store import cell_status, consolidate, write_cell, write_run
-from benchmark.training import check_model, train_unit
+from benchmark.training import META, check_model, train_unit
 from benchmark.zoo.collect import build_zoo
 
 
@@ -27,7 +27,7 @@ def dry_run(suite: str, profile: str, results: Path, methods: list[str] | None, 
     """Print the plan and its cost; builds nothing."""
     planned = plan(suite, profile, results, methods, seeds)
     cost = estimate(planned.cells, planned.trainings)
-    cached = sum((Path(job.directory) / "training.json").is_file() for job in planned.trainings)
+    cached = sum((Path(job.directory) / META).is_file() for job in planned.trainings)
     zoos = sum((Path(root) / "manifest.json").is_file() for root in planned.zoos)
     print(f"suite {planned.suite.name}, profile {planned.profile.name}: {cost['cells']} cells, "
           f"{cost['trainings']} trainings ({cached} already trained), {len(planned.zoos)} zoo(s) "
