@@ -54,7 +54,7 @@ import copy
 import re
 import time
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -180,6 +180,9 @@ class Config:
     """Transitions per finetuning update and proposed policy."""
     n_adapt: int = 0
     """Policies proposed per cell; 0 means one per condition trajectory (as Make-An-Agent)."""
+    train_tasks: list[str] = field(default_factory=list)
+    """Seen tasks pretraining uses (online or offline); empty means all of the zoo's. For runs of
+    online SAC at small scale (suite care-online), which cannot afford every seen task."""
     device: str = "cpu"
     """Torch device."""
 
@@ -452,6 +455,11 @@ class CARE(Method):
         check_policy_set(data, self.spec, "zoo checkpoints")
         start = time.process_time()
         rng = seeded(seed)
+        if cfg.train_tasks:
+            missing = sorted(set(cfg.train_tasks) - set(data.tasks.tolist()))
+            if missing:
+                raise UserError(f"{self.name}: train_tasks {', '.join(missing)} not among the zoo's seen tasks")
+            data = data.subset(np.flatnonzero(np.isin(data.tasks, cfg.train_tasks)))
         self.tasks = tasks = sorted(set(data.tasks.tolist()))
         self.agent = SacAgent(cfg, self.spec, 1, len(tasks)).to(cfg.device)
         if cfg.online_steps_per_task > 0:

@@ -292,6 +292,15 @@ def test_care_has_one_temperature_per_training_task(trained, zoo):
     assert care.Config().trunk_layers == 3 and care.Config().encoder_hidden == 50     # mtrl's MetaWorld CARE
 
 
+def test_care_train_tasks_restricts_pretraining_and_names_unknown_tasks(zoo):
+    config = dict(care.PRESETS["smoke"], offline_steps=2, train_tasks=["reach"])
+    method = care.CARE(care.Config(**config), SPEC)
+    method.fit(zoo, seed=0)
+    assert method.tasks == ["reach"] and method.agent.log_alpha.shape == (1, 1)
+    with pytest.raises(UserError, match="train_tasks door-open not among"):
+        care.CARE(care.Config(**dict(config, train_tasks=["door-open"])), SPEC).fit(zoo, seed=0)
+
+
 def test_care_descriptions_are_mtrls_verbatim():
     assert care.TASK_DESCRIPTIONS["door-close"] == "Close a door with a revolvinig joint. Randomize door positions."
     assert care.TASK_DESCRIPTIONS["reach-wall"] == "Bypass a wall and reach a goal. Randomize goal positions."
