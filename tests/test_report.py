@@ -45,6 +45,13 @@ def unseen_only(tmp_path):
     return root
 
 
+@pytest.fixture()
+def figures_not_rendered(monkeypatch):
+    """For tests of a report's text and file list: figures are built but their files left empty.
+    Rendering takes most of a report's time and is test_each_figure_builds's job."""
+    monkeypatch.setattr("benchmark.report.save_figure", lambda figure, path: path.touch())
+
+
 def check_png(fig, path):
     fig.savefig(path)
     image = imread(path)
@@ -82,7 +89,7 @@ def test_each_figure_builds(full_run, robosuite_run, spec, tmp_path):
         assert [len(getattr(ax, kind)) for ax in fig.axes] == series
 
 
-def test_robosuite_run_gets_its_panel_horizons_and_bounds_suite(robosuite_run, tmp_path):
+def test_robosuite_run_gets_its_panel_horizons_and_bounds_suite(robosuite_run, tmp_path, figures_not_rendered):
     """A Robosuite run: its panel of Figures 5-6 (the MetaWorld panels skipped), first-success
     lengths on each task's horizon, and the headline pointing to the Robosuite bounds suite."""
     files = {path.name for path in build_report(robosuite_run.run_dir, out_dir=tmp_path, reps=REPS, poi_reps=50)}
@@ -139,7 +146,7 @@ def test_not_a_run_dir_and_damaged_files(tmp_path):
         load_run(tmp_path)
 
 
-def test_run_with_only_failed_cells(tmp_path):
+def test_run_with_only_failed_cells(tmp_path, figures_not_rendered):
     root = write_fake_run(tmp_path / "run", tasks=("reach",), methods=("mtbc",), n_trajs=(5,),
                           seeds=(0,), failed_cells=1, trajectories=False)
     data = load_run(root)
@@ -170,7 +177,7 @@ def test_method_colours_order_and_labels_come_from_the_registry():
     assert style.display_name("mtbc") == "Multi-task BC"
 
 
-def test_report_merges_runs_of_different_suites(tmp_path):
+def test_report_merges_runs_of_different_suites(tmp_path, figures_not_rendered):
     """Figure 12 from several ablation runs: one panel per run's hyperparameter."""
     length = write_fake_run(tmp_path / "length", methods=("make-an-agent[traj_steps=30]", "make-an-agent[traj_steps=60]"),
                             tasks=("window-close",), n_trajs=(5,), seeds=(0,), trajectories=False)
@@ -225,7 +232,7 @@ def expected_headline(summary: pd.DataFrame, n_traj: int) -> dict[str, str]:
     return out
 
 
-def test_headline_table_opens_the_report_and_agrees_with_summary_csv(tmp_path):
+def test_headline_table_opens_the_report_and_agrees_with_summary_csv(tmp_path, figures_not_rendered):
     root = write_fake_run(tmp_path / "run", methods=BASE, failed_cells=1, trajectories=False)
     out = tmp_path / "report"
     build_report(root, out_dir=out, reps=REPS, poi_reps=20)
@@ -265,7 +272,7 @@ def test_headline_puts_floor_and_ceiling_beside_the_methods(tmp_path):
     assert "not in this run" not in caption and not any("; seeds" in v for v in rows.values())
 
 
-def test_report_html_is_styled_and_self_contained(tmp_path):
+def test_report_html_is_styled_and_self_contained(tmp_path, figures_not_rendered):
     root = write_fake_run(tmp_path / "run", methods=BASE, settings=("clean", "noisy"), seeds=(0,), trajectories=False)
     build_report(root, out_dir=tmp_path, reps=REPS, poi_reps=20)
     page = (tmp_path / "report.html").read_text()
