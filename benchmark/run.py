@@ -45,6 +45,13 @@ def _build_zoos(planned: Plan, results: Path, workers: int, address: str | None)
             for root, settings in planned.zoos.items()}
 
 
+def zoo_provenance(zoo) -> dict:
+    """Where and by which code a zoo was built: a run's numbers depend on its zoo's arrays, which
+    are not bit-identical across machines (README, "The refactor and the committed unseen numbers")."""
+    built = zoo.manifest.get("provenance") or {}
+    return {key: built[key] for key in ("code_version", "machine", "created") if key in built}
+
+
 def _models_to_train(planned: Plan, todo: list, zoos: dict) -> list:
     """The training jobs the unfinished cells need whose model is missing or damaged."""
     needed = {cell.model_dir for cell in todo}
@@ -116,7 +123,7 @@ def run_suite(suite: str, profile: str, results: Path, methods: list[str] | None
         methods={name: describe_method(m, planned.profile.preset) for name, m in planned.methods.items()},
         cells=[c.cell_id for c in cells], n_configurations=len(EVAL_CONFIGURATIONS),
         wall_s_last_invocation=round(time.time() - started, 1), provenance=provenance(version),
-        ok_cells=ok, failed_cells=failed))
+        zoos={zoo.zoo_id: zoo_provenance(zoo) for zoo in zoos.values()}, ok_cells=ok, failed_cells=failed))
     if ok:
         from benchmark.report.tables import write_summary, write_tables
 

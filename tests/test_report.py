@@ -282,6 +282,7 @@ def test_report_html_is_styled_and_self_contained(tmp_path, figures_not_rendered
     assert "http" not in page.replace("http-equiv", "") and "<link" not in page and "<script" not in page
     assert page.index("<h2>Headline: top-5 success</h2>") < page.index("<h2>Run</h2>") < page.index("<h2>Figures</h2>")
     assert "<strong>Reduced protocol</strong>" in page and "**" not in page
+    assert "zoo smoke-fixture: built by code abc123 on zoo-machine, 2026-01-01" in page  # a run's numbers depend on it
     # the noisy setting makes one headline column per (setting, count)
     headline = page[page.index("<h2>Headline"):page.index("<h2>Run</h2>")]
     assert [f"{n} condition trajectories, {s}" in headline for s in ("clean", "noisy") for n in (5, 10)] == [True] * 4

@@ -67,7 +67,8 @@ def write_fake_run(
     (root / "run.json").write_text(json.dumps({
         "suite": "fixture", "profile": profile, "command": "python -m benchmark run --suite fixture",
         "machine": "test", "wall_s_last_invocation": 1.0, "n_configurations": n_configs,
-        "reductions": ["fewer tasks", "fewer policies per cell"]}))
+        "reductions": ["fewer tasks", "fewer policies per cell"],
+        "zoos": {"smoke-fixture": {"code_version": "abc123", "machine": "zoo-machine", "created": "2026-01-01"}}}))
     return root
 
 

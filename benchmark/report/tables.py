@@ -135,7 +135,10 @@ def _run_json_lines(run: dict) -> list[str]:
     """'key: value' for the scalars of a run.json and its provenance's machine and version."""
     lines = [f"{key}: {value}" for key, value in sorted(run.items()) if isinstance(value, (str, int, float, bool))]
     prov = run.get("provenance") if isinstance(run.get("provenance"), dict) else {}
-    return lines + [f"{key}: {prov[key]}" for key in ("machine", "code_version", "created") if key in prov]
+    lines += [f"{key}: {prov[key]}" for key in ("machine", "code_version", "created") if key in prov]
+    zoos = run.get("zoos") if isinstance(run.get("zoos"), dict) else {}
+    return lines + [f"zoo {zoo_id}: built by code {built.get('code_version', '?')} on {built.get('machine', '?')}, "
+                    f"{built.get('created', '?')}" for zoo_id, built in sorted(zoos.items()) if isinstance(built, dict)]
 
 
 def _described(name: str, profile: str) -> dict:
