@@ -130,7 +130,7 @@ def cmd_run(args) -> int:
     if args.dry_run:  # writes nothing, so the results root is only checked, not created
         if args.results.exists() and not args.results.is_dir():
             raise UserError(f"--results {args.results} is a file, not a directory")
-        return driver.dry_run(args.suite, args.profile, args.results, args.methods, args.seeds)
+        return driver.dry_run(args.suite, args.profile, args.results, args.methods, args.seeds, args.tag)
     _check_address(args)
     return driver.run_suite(args.suite, args.profile, writable_results(args.results), methods=args.methods,
                             seeds=args.seeds, workers=args.workers, address=args.address, tag=args.tag)

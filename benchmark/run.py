@@ -23,14 +23,21 @@ from benchmark.training import META, check_model, train_unit
 from benchmark.zoo.collect import build_zoo
 
 
-def dry_run(suite: str, profile: str, results: Path, methods: list[str] | None, seeds: int | None) -> int:
+def dry_run(suite: str, profile: str, results: Path, methods: list[str] | None, seeds: int | None,
+            tag: str | None = None) -> int:
     """Print the plan and its cost; builds nothing."""
     planned = plan(suite, profile, results, methods, seeds)
     cost = estimate(planned.cells, planned.trainings)
     cached = sum((Path(job.directory) / META).is_file() for job in planned.trainings)
     zoos = sum((Path(root) / "manifest.json").is_file() for root in planned.zoos)
-    print(f"suite {planned.suite.name}, profile {planned.profile.name}: {cost['cells']} cells, "
-          f"{cost['trainings']} trainings ({cached} already trained), {len(planned.zoos)} zoo(s) "
+    run_dir = run_dir_for(results, planned.suite.name, planned.profile.name, tag)
+    finished = sum(cell_status(run_dir, c.cell_id) == "ok" for c in planned.cells)
+    # a cell id hashes the code version, so cells stored by another commit are not this plan's
+    stale = len({p.stem for p in (run_dir / "cells").glob("*.json")} - {c.cell_id for c in planned.cells})
+    print(f"suite {planned.suite.name}, profile {planned.profile.name}: {cost['cells']} cells "
+          f"({finished} already finished in {run_dir}"
+          + (f"; {stale} stored there are of another code version or config and are not reused" if stale else "")
+          + f"), {cost['trainings']} trainings ({cached} already trained), {len(planned.zoos)} zoo(s) "
           f"({zoos} already built)")
     print(f"at most {cost['max_episodes']} episodes, {cost['max_env_steps']:,} env steps, "
           f"~{cost['max_eval_cpu_h']} CPU-hours of rollouts (upper bound: every episode runs to its task's horizon)")

@@ -105,6 +105,23 @@ def test_a_suite_path_names_the_run_directory_under_results(tmp_path, cli):
     assert "nearest-checkpoint-reach-n5-clean-s0-" in result.stdout
 
 
+def test_dry_run_counts_finished_cells_and_those_it_will_not_reuse(tmp_path, cli):
+    """A cell id hashes the code version: cells stored by another commit are named, not reused."""
+    path = tmp_path / "mine.yaml"
+    path.write_text("tasks: [reach]\nn_traj: [5]\nmethods: [nearest-checkpoint]\n")
+    results = tmp_path / "results"
+    first = cli("run", "--suite", str(path), "--profile", "smoke", "--dry-run", "--results", str(results))
+    assert "1 cells (0 already finished in" in first.stdout and "not reused" not in first.stdout
+    cell_id = next(line.strip() for line in first.stdout.splitlines() if line.strip().startswith("nearest-checkpoint-"))
+    cells = results / "runs" / "mine-smoke" / "cells"
+    cells.mkdir(parents=True)
+    for name in (cell_id, "nearest-checkpoint-reach-n5-clean-s0-0ldc0de"):
+        (cells / f"{name}.json").write_text(json.dumps({"cell_id": name, "status": "ok", "config": {}}))
+    second = cli("run", "--suite", str(path), "--profile", "smoke", "--dry-run", "--results", str(results))
+    assert "1 cells (1 already finished in" in second.stdout
+    assert "1 stored there are of another code version or config and are not reused" in second.stdout
+
+
 # 5. a damaged or mismatched trained model is retrained with one line
 def _saved_model(tmp_path):
     from test_generators_synthetic import synthetic_zoo
