@@ -193,6 +193,7 @@ def test_report_merges_runs_of_different_suites(tmp_path, figures_not_rendered):
     assert [ax.get_xlabel() for ax in fig.axes] == ["latent token width (units)", "condition-trajectory length (steps)"]
     text = (tmp_path / "merged" / "report.md").read_text()
     assert f"merged run {length}" in text and f"merged run {latent}" in text
+    assert text.startswith("# Report: fixture (smoke)")            # two runs of one suite name it once
     with pytest.raises(UserError, match="both hold the cell"):
         load_runs([length, length])
     other = write_fake_run(tmp_path / "other", methods=("mtbc",), profile="mini", trajectories=False)

@@ -186,7 +186,8 @@ def load_runs(run_dirs) -> RunData:
         raise UserError("the runs share cell ids; merge runs whose cells differ")
     episodes = pd.concat([r.episodes for r in runs if len(r.episodes)] or [runs[0].episodes], ignore_index=True)
     tables = [r.policies for r in runs if r.policies is not None]
-    run = {"suite": " + ".join(str(r.run.get("suite", r.run_dir.name)) for r in runs),
+    suites = dict.fromkeys(str(r.run.get("suite", r.run_dir.name)) for r in runs)  # one name per suite, in order
+    run = {"suite": " + ".join(suites),
            "profile": runs[0].profile, "n_configurations": runs[0].n_configurations,
            "reductions": runs[0].run.get("reductions"),
            "runs": [{k: v for k, v in r.run.items() if k != "cells"} | {"run_dir": str(r.run_dir)} for r in runs]}
