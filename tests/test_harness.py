@@ -75,6 +75,10 @@ def test_serial_run_writes_cells_summary_and_tables(reference):
     cell = json.loads(next((run / "cells").glob("*.json")).read_text())
     assert cell["provenance"]["packages"]["metaworld"] == "3.1.1"
     assert cell["config"]["method_config"] and cell["config"]["code_version"]
+    # the run names where its zoo was built: zoo arrays differ between machines
+    zoo_id = cell["config"]["zoo_id"]
+    built = json.loads((run / "run.json").read_text())["zoos"][zoo_id]
+    assert built["code_version"] and built["machine"] and built["created"]
 
 
 def test_rerun_skips_finished_cells(reference):
