@@ -39,7 +39,10 @@ def _count(minimum: int):
 
 
 def _add_common(parser, profile_default="mini"):
-    parser.add_argument("--profile", default=profile_default, help="smoke | mini | paper (default: %(default)s)")
+    from benchmark.config import profile_names
+
+    parser.add_argument("--profile", default=profile_default,
+                        help=f"{' | '.join(profile_names())} (default: %(default)s)")
     parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS,
                         help="root of zoos, trained models and runs (default: %(default)s, env B2P_RESULTS)")
     parser.add_argument("--workers", type=_count(0), default=2,
