@@ -13,7 +13,10 @@ training seeds) and the same evaluation configurations as the suites:
                         same proposal seed)
     nearest-checkpoint  the memorisation control on the same condition trajectories
 
-A method without the hooks gets (a), (c), (d) and the control. Units (task, stage, seed) are
+A method without the hooks gets (a), (c), (d) and the control. `--domain robosuite --robot R`
+diagnoses the profile's Robosuite zoo with every stage rolled out on robot R (the zoo is Panda's,
+its condition trajectories Sawyer's: stages (a)-(c) on Sawyer measure the change of robot as
+well as the reproduction, on Panda the reproduction alone). Units (task, stage, seed) are
 stored one JSON each under <run>/units/ and skipped on a rerun; the model's own diagnostics
 (reconstruction error, share of clamped latents, train and held-out loss curves) go to
 <run>/models.json; `diagnosis.csv` is one row per (task, stage, seed). `report` renders the run.
@@ -64,6 +67,8 @@ class DiagnosisUnit:
     configurations: tuple[int, ...]
     max_steps: int
     policies_per_batch: int
+    robot: str | None = None
+    """None: the domain's default robot (MetaWorld's Sawyer), as before diagnose took a robot."""
 
 
 def has_hook(cls, name: str) -> bool:
@@ -120,7 +125,7 @@ def run_unit(unit: DiagnosisUnit) -> dict:
     torch.manual_seed(unit.proposal_seed)
     kwargs, extra = stage_policies(unit.stage, model, zoo, np.asarray(unit.rows, np.int64), unit.proposal_seed)
     n_policies = kwargs.pop("n_policies", None) or len(kwargs["params"])
-    result = evaluate(unit.task, unit.configurations, n_policies, max_steps=unit.max_steps,
+    result = evaluate(unit.task, unit.configurations, n_policies, robot=unit.robot, max_steps=unit.max_steps,
                       stop_at_success=True, policies_per_batch=unit.policies_per_batch, **kwargs)
     return dict(success=result.success_matrix().astype(int).tolist(), **{k: np.asarray(v).tolist() for k, v in extra.items()})
 
@@ -140,15 +145,17 @@ def _read_unit(path: Path) -> dict:
 
 
 def summarise(success: np.ndarray) -> dict:
-    """success (K policies, C configurations) -> mean success and the mean of the best 5 policies."""
+    """success (K policies, C configurations) -> mean success and the mean of the best 5 policies
+    (of all K when K < 5)."""
     per_policy = success.mean(axis=1)
     return dict(mean=float(per_policy.mean()), top5=float(np.sort(per_policy)[::-1][:5].mean()),
                 qualified=float((per_policy == 1.0).mean()))
 
 
 def plan_units(method: ResolvedMethod, control: ResolvedMethod, profile, zoo, tasks: list[str], seeds: int,
-               policies: int, model_dirs: dict, version: str) -> list[DiagnosisUnit]:
-    """The units of a diagnosis; `model_dirs` maps (method name, seed) to a trained model."""
+               policies: int, model_dirs: dict, version: str, robot: str | None = None) -> list[DiagnosisUnit]:
+    """The units of a diagnosis; `model_dirs` maps (method name, seed) to a trained model. A unit
+    of a named `robot` hashes it (and names it in its id); robot None keeps the ids of before."""
     from benchmark.api import METHODS
     from benchmark.envs import EVAL_CONFIGURATIONS
     from benchmark.plan import condition_rows, proposal_seed, stable_int
@@ -174,21 +181,27 @@ def plan_units(method: ResolvedMethod, control: ResolvedMethod, profile, zoo, ta
                                 seed=seed, rows=[int(r) for r in rows], proposal_seed=p_seed,
                                 configurations=list(EVAL_CONFIGURATIONS), max_steps=profile.eval.steps_for(task),
                                 zoo_id=zoo.zoo_id, code_version=version)
+                where = task
+                if robot is not None:
+                    identity["robot"], where = robot, f"{task}-{robot}"
                 units.append(DiagnosisUnit(
-                    unit_id=f"{task}-{stage}-s{seed}-{config_hash(identity)}", task=task, stage=stage, seed=seed,
+                    unit_id=f"{where}-{stage}-s{seed}-{config_hash(identity)}", task=task, stage=stage, seed=seed,
                     method=used, model_dir=directory, zoo_root=str(zoo.root), rows=tuple(int(r) for r in rows),
                     proposal_seed=p_seed, configurations=tuple(EVAL_CONFIGURATIONS),
-                    max_steps=profile.eval.steps_for(task), policies_per_batch=profile.eval.policies_per_batch))
+                    max_steps=profile.eval.steps_for(task), policies_per_batch=profile.eval.policies_per_batch,
+                    robot=robot))
     return units
 
 
 def diagnose(method_name: str, profile_name: str, results: Path, tasks: list[str] | None = None, seeds: int = 1,
-             policies: int = 20, workers: int = 2, address: str | None = None, tag: str | None = None) -> int:
-    """Diagnose a method stage by stage (see the module docstring); exit code 1 if a unit failed."""
+             policies: int = 20, workers: int = 2, address: str | None = None, tag: str | None = None,
+             domain: str = "metaworld", robot: str | None = None) -> int:
+    """Diagnose a method stage by stage (see the module docstring); exit code 1 if a unit failed.
+    `robot` None is the domain's default robot; a named robot is part of the run's directory name."""
     import pandas as pd
 
     from benchmark.config import load_profile
-    from benchmark.envs import EVAL_CONFIGURATIONS, check_task
+    from benchmark.envs import EVAL_CONFIGURATIONS, get_domain
     from benchmark.executor import execute
     from benchmark.plan import TrainingJob, resolve_method, run_dir_for, zoo_settings
     from benchmark.provenance import atomic_write_json, code_version, provenance
@@ -197,13 +210,17 @@ def diagnose(method_name: str, profile_name: str, results: Path, tasks: list[str
     from benchmark.zoo.collect import build_zoo
 
     started = time.time()
-    if seeds < 1 or policies < 5:
-        raise UserError(f"--seeds must be >= 1 and --policies >= 5 (got {seeds}, {policies})")
-    profile = load_profile(profile_name)
+    if seeds < 1 or policies < 1:
+        raise UserError(f"--seeds and --policies must be >= 1 (got {seeds}, {policies})")
+    task_domain = get_domain(domain)   # names are checked before any zoo is built
+    if robot is not None:
+        task_domain.check_robot(robot)
+    tasks = [task_domain.check_task(t) for t in tasks or ()]
+    profile = load_profile(profile_name).for_domain(domain)
     method, control = resolve_method(method_name, profile), resolve_method(CONTROL, profile)
     zoo = build_zoo(profile.zoo_profile, zoo_settings(profile, method), results, workers=workers, address=address)
     seen = list(zoo.manifest["seen_tasks"])
-    tasks = [check_task(t) for t in tasks] if tasks else seen
+    tasks = tasks or seen
     unseen = [t for t in tasks if t not in seen]
     if unseen:
         raise UserError(f"diagnose runs on seen tasks (the zoo has no checkpoints of {', '.join(unseen)})")
@@ -220,9 +237,9 @@ def diagnose(method_name: str, profile_name: str, results: Path, tasks: list[str
         return 1
 
     slug = "".join(ch if ch.isalnum() or ch in "-=" else "_" for ch in method.name)
-    run_dir = run_dir_for(results, f"diagnose-{slug}", profile.name, tag)
+    run_dir = run_dir_for(results, f"diagnose-{slug}" + (f"-{robot}" if robot else ""), profile.name, tag)
     (run_dir / "units").mkdir(parents=True, exist_ok=True)
-    units = plan_units(method, control, profile, zoo, tasks, seeds, policies, model_dirs, version)
+    units = plan_units(method, control, profile, zoo, tasks, seeds, policies, model_dirs, version, robot)
     todo = [u for u in units if not _unit_path(run_dir, u).is_file()
             or _read_unit(_unit_path(run_dir, u))["status"] != "ok"]
     failed = 0
@@ -246,7 +263,8 @@ def diagnose(method_name: str, profile_name: str, results: Path, tasks: list[str
     atomic_write_json(run_dir / "models.json", models)
     atomic_write_json(run_dir / "run.json", dict(
         format=DIAGNOSIS_FORMAT, method=method.name, method_config=method.config, profile=profile.name,
-        profile_description=profile.description, reductions=profile.reductions, tasks=tasks, seeds=seeds,
+        profile_description=profile.description, reductions=profile.reductions, domain=domain,
+        robot=robot or task_domain.default_robot, tasks=tasks, seeds=seeds,
         policies=policies, n_configurations=len(EVAL_CONFIGURATIONS), zoo_id=zoo.zoo_id,
         command="python -m benchmark " + " ".join(sys.argv[1:]), units=len(units), failed_units=failed,
         wall_s_last_invocation=round(time.time() - started, 1), provenance=provenance(version)))
@@ -281,6 +299,10 @@ def add_command(sub, add_common) -> None:
     parser = sub.add_parser("diagnose", help="a generator's pipeline measured stage by stage on seen tasks")
     add_common(parser)
     parser.add_argument("--method", default="make-an-agent", help="method name (default: %(default)s)")
+    parser.add_argument("--domain", default="metaworld",
+                        help="diagnose on the profile's zoo of this domain (default: %(default)s)")
+    parser.add_argument("--robot", default=None,
+                        help="roll every stage out on this robot (default: the domain's default robot)")
     parser.add_argument("--tasks", nargs="+", default=None, help="seen tasks (default: the zoo's seen tasks)")
     parser.add_argument("--seeds", type=int, default=1, help="training seeds (default: %(default)s)")
     parser.add_argument("--policies", type=int, default=20,
@@ -288,4 +310,4 @@ def add_command(sub, add_common) -> None:
     parser.add_argument("--tag", default=None, help="suffix of the run directory name")
     parser.set_defaults(func=lambda args: diagnose(
         args.method, args.profile, args.results, args.tasks, args.seeds, args.policies, args.workers,
-        args.address, args.tag))
+        args.address, args.tag, args.domain, args.robot))

@@ -384,6 +384,18 @@ def test_bad_domain_or_task_in_collect(tmp_path, args, fragment, cli):
     assert not (tmp_path / "zoo").exists()
 
 
+@pytest.mark.parametrize("args,fragment", [
+    (["--domain", "robosuite", "--robot", "Kuka"], "unknown robosuite robot 'Kuka'"),
+    (["--robot", "Panda"], "unknown metaworld robot 'Panda'"),
+    (["--domain", "robosuit"], "unknown domain 'robosuit'"),
+    (["--domain", "robosuite", "--tasks", "Lfit"], "unknown robosuite task 'Lfit'"),
+    (["--policies", "0"], "--seeds and --policies must be >= 1"),
+])
+def test_bad_domain_robot_or_task_in_diagnose(tmp_path, args, fragment, cli):
+    one_line_exit_2(cli("diagnose", "--profile", "smoke", "--results", str(tmp_path), *args), fragment)
+    assert not (tmp_path / "zoo").exists()
+
+
 def test_list_shows_each_domain_its_robots_and_each_suite_its_domain(cli):
     result = cli("list")
     assert result.returncode == 0, result.stderr

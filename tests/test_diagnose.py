@@ -90,3 +90,18 @@ def test_condition_stage_reproduces_the_suite_cell(tiny_zoo, test_results):
             cell = cells[(unit.method.name, unit.seed)]
             assert unit.proposal_seed == proposal_seed(cell.config)
             assert list(unit.rows) == list(cell_conditions(tiny_zoo, cell.config)[1])
+
+
+def test_a_named_robot_is_in_the_unit_ids_and_none_keeps_them(tiny_zoo):
+    from benchmark.config import load_profile
+    from benchmark.diagnose import plan_units
+    from benchmark.plan import resolve_method
+
+    profile = load_profile("smoke")
+    method, control = resolve_method("make-an-agent", profile), resolve_method("nearest-checkpoint", profile)
+    dirs = {(m.name, 0): f"/nowhere/{m.name}" for m in (method, control)}
+    default = plan_units(method, control, profile, tiny_zoo, ["reach"], 1, 5, dirs, "tests")
+    sawyer = plan_units(method, control, profile, tiny_zoo, ["reach"], 1, 5, dirs, "tests", robot="Sawyer")
+    assert all(u.robot is None and u.unit_id.startswith(f"reach-{u.stage}-s0-") for u in default)
+    assert all(u.robot == "Sawyer" and u.unit_id.startswith(f"reach-Sawyer-{u.stage}-s0-") for u in sawyer)
+    assert not {u.unit_id.rsplit("-", 1)[1] for u in default} & {u.unit_id.rsplit("-", 1)[1] for u in sawyer}

@@ -1,8 +1,8 @@
 """The Robosuite domain through the harness, on real robosuite 1.5.2 at tiny budgets: the smoke
 profile's robosuite zoo (one Panda distillation run on Lift: 3 checkpoints, 3 condition
 trajectories rolled out on Sawyer) built by `build_zoo`, then `run --suite robosuite --profile
-smoke` end to end (cells on Sawyer, tables, a report), its Panda control row and the scripted
-expert bound on Sawyer. Everything lives in a temporary results root."""
+smoke` end to end (cells on Sawyer, tables, a report), its Panda control row, `diagnose` on
+Sawyer and the scripted expert bound on Sawyer. Everything lives in a temporary results root."""
 import json
 
 import numpy as np
@@ -80,6 +80,22 @@ def test_robosuite_suite_runs_end_to_end_on_sawyer(zoo, results):
     sawyer = next(c for c in cells if c["config"]["method"] == "nearest-checkpoint" and c["config"]["setting"] == "clean")
     assert panda["config"]["zoo_id"] == sawyer["config"]["zoo_id"]
     assert panda["policies"]["nearest_checkpoint"] == sawyer["policies"]["nearest_checkpoint"]
+
+
+@pytest.mark.timeout(1800)  # reuses the end-to-end test's model and Sawyer envs when run after it
+def test_diagnose_rolls_every_stage_out_on_the_named_robot(zoo, results):
+    import pandas as pd
+
+    from benchmark.diagnose import STAGES
+
+    assert run_cli("diagnose", "--domain", "robosuite", "--robot", "Sawyer", "--policies", "1", "--profile", "smoke",
+                   "--workers", "0", "--results", str(results)) == 0
+    run_dir = results / "runs" / "diagnose-make-an-agent-Sawyer-smoke"
+    assert set(pd.read_csv(run_dir / "diagnosis.csv")["stage"]) == set(STAGES)
+    units = [json.loads(p.read_text()) for p in (run_dir / "units").glob("*.json")]
+    assert len(units) == len(STAGES) and all(u["status"] == "ok" for u in units)
+    assert all(u["unit"]["robot"] == "Sawyer" and u["unit"]["max_steps"] == 150 for u in units)
+    assert json.loads((run_dir / "run.json").read_text())["robot"] == "Sawyer"
 
 
 @pytest.mark.timeout(1800)

@@ -133,7 +133,8 @@ def run_lines(run: dict) -> list[str]:
     """The provenance of a diagnosis run: command, method, profile, zoo, sizes, time, code, machine."""
     return [f"command: `{run['command']}`", f"method: {run['method']}, profile: {run['profile']} "
             f"({run['profile_description']})", f"zoo: {run['zoo_id']}; {run['policies']} policies per task "
-            f"and stage, each in {run['n_configurations']} evaluation configurations; "
+            f"and stage, each in {run['n_configurations']} evaluation configurations"
+            + (f" on {run['robot']} ({run['domain']})" if "robot" in run else "") + "; "
             f"{run['seeds']} training seed(s)",
             f"wall time of the last invocation: {run['wall_s_last_invocation']} s; code "
             f"{run['provenance'].get('code_version')}; machine {run['provenance'].get('machine', '')}"]
