@@ -129,19 +129,27 @@ def proposal_seed(config: dict) -> int:
     return stable_int("propose", base_method, *keys) % 2**31
 
 
-def condition_rows(zoo: Zoo, task: str, n_traj: int, seed: int) -> np.ndarray:
+def condition_rows(zoo: Zoo, task: str, n_traj: int, seed: int, successful_only: bool = False) -> np.ndarray:
     """The zoo rows of a cell's condition trajectories: a seeded permutation of the task's
-    rows cut at n_traj, so smaller counts are subsets of larger ones."""
+    rows cut at n_traj, so smaller counts are subsets of larger ones. `successful_only` keeps
+    the rows whose trajectory succeeds, in the same order, and all of them when fewer than
+    n_traj succeed (no row twice)."""
     rows = np.flatnonzero(zoo.conditions.tasks == task)
     if len(rows) < n_traj:
         raise UserError(f"zoo {zoo.zoo_id} has {len(rows)} condition trajectories of {task}; the suite asks for {n_traj}")
-    order = np.random.default_rng(stable_int("conditions", task, seed)).permutation(len(rows))
-    return rows[order[:n_traj]]
+    rows = rows[np.random.default_rng(stable_int("conditions", task, seed)).permutation(len(rows))]
+    if successful_only:
+        rows = rows[zoo.conditions.successes[rows].any(axis=1)]
+        if len(rows) == 0:
+            raise ValueError(f"no condition trajectory of {task} succeeds in zoo {zoo.zoo_id}")
+    return rows[:n_traj]
 
 
 def cell_conditions(zoo: Zoo, config: dict) -> tuple[PolicySet, np.ndarray]:
-    """(condition trajectories of a cell, their zoo rows); noisy actions in the noisy setting."""
-    rows = condition_rows(zoo, config["task"], config["n_traj"], config["seed"])
+    """(condition trajectories of a cell, their zoo rows); noisy actions in the noisy setting,
+    only trajectories that succeed in the successful setting."""
+    rows = condition_rows(zoo, config["task"], config["n_traj"], config["seed"],
+                          successful_only=config["setting"] == "successful")
     conditions = zoo.conditions.subset(rows)
     if config["setting"] == "noisy":
         # the same noise for every method (identical condition trajectories), and the noise of

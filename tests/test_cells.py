@@ -18,6 +18,23 @@ def test_condition_rows_are_seeded_and_nested(tiny_zoo):
     assert list(condition_rows(tiny_zoo, "reach", 5, 1)) != list(five)
 
 
+def test_successful_setting_keeps_the_clean_order_of_the_rows_that_succeed():
+    from types import SimpleNamespace
+
+    import pytest
+
+    successes = np.zeros((12, 4), np.uint8)
+    successes[[1, 4, 5, 9], 2] = 1                      # 4 of the 12 reach rows succeed at some step
+    zoo = SimpleNamespace(zoo_id="z", conditions=SimpleNamespace(tasks=np.array(["reach"] * 12), successes=successes))
+    clean = condition_rows(zoo, "reach", 12, 0)
+    two, every = (condition_rows(zoo, "reach", n, 0, successful_only=True) for n in (2, 10))
+    assert list(every) == [r for r in clean if r in (1, 4, 5, 9)]  # all four, once each, in the clean order
+    assert list(two) == list(every[:2])
+    with pytest.raises(ValueError, match="no condition trajectory of reach succeeds"):
+        condition_rows(SimpleNamespace(zoo_id="z", conditions=SimpleNamespace(
+            tasks=zoo.conditions.tasks, successes=np.zeros_like(successes))), "reach", 3, 0, successful_only=True)
+
+
 def test_noisy_conditions_are_the_same_for_every_method(tiny_zoo):
     clean, rows = cell_conditions(tiny_zoo, _config())
     noisy = {m: cell_conditions(tiny_zoo, _config(method=m, setting="noisy", noise_std=0.1, cell_id_base=m))[0]

@@ -351,3 +351,14 @@ def test_diagnosis_report_headline_first_with_the_stage_figure(tmp_path):
         assert rows[STAGE_LABELS[stage]][2] == f"{mean[stage] / mean['checkpoint']:.0%}"
     page = (tmp_path / "report" / "report.html").read_text()
     assert "tbody tr:nth-child(even)" in page and page.index("Headline") < page.index("<h2>Run</h2>")
+
+
+def test_headline_columns_name_every_setting_but_a_lone_clean_one():
+    from benchmark.report.headline import headline_columns
+
+    def labels(settings):
+        return [label for _, label in headline_columns(pd.DataFrame(dict(setting=settings, n_traj=[20] * len(settings))))]
+
+    assert labels(["clean"]) == ["20 condition trajectories"]
+    assert labels(["successful"]) == ["20 condition trajectories, successful"]
+    assert labels(["noisy", "clean"]) == ["20 condition trajectories, clean", "20 condition trajectories, noisy"]

@@ -30,8 +30,8 @@ def headline_columns(summary: pd.DataFrame) -> list[tuple[tuple[str, int], str]]
     """
     settings = sorted(summary["setting"].unique(), key=lambda s: (s != "clean", s))
     groups = [(s, int(n)) for s in settings for n in sorted(summary.loc[summary["setting"] == s, "n_traj"].unique())]
-    several = len(settings) > 1  # name the setting only where it tells columns apart
-    return [((s, n), f"{n} condition trajectories" + (f", {s}" if several else "")) for s, n in groups]
+    named = len(settings) > 1 or settings != ["clean"]  # name the setting where it is not plainly clean
+    return [((s, n), f"{n} condition trajectories" + (f", {s}" if named else "")) for s, n in groups]
 
 
 def headline_cell(aggregates: pd.DataFrame, scores: dict[str, np.ndarray], method: str) -> str:

@@ -15,7 +15,7 @@ from benchmark.envs import SEEN_TASKS, UNSEEN_TASKS, Domain, domain_of
 from benchmark.errors import UserError, unknown
 
 SUITE_DIR = Path(__file__).parent
-SETTINGS = ("clean", "noisy")
+SETTINGS = ("clean", "noisy", "successful")
 
 
 @dataclass
@@ -33,7 +33,9 @@ class Suite:
     methods: list
     """Method names, with variants as NAME[key=value,...]."""
     settings: list = field(default_factory=lambda: ["clean"])
-    """'clean' and/or 'noisy' (condition-trajectory actions plus Gaussian noise)."""
+    """'clean', 'noisy' (condition-trajectory actions plus Gaussian noise) and/or 'successful'
+    (only condition trajectories that succeed, in the clean cell's order: all of them when
+    fewer than n_traj do, so such a cell has fewer conditions)."""
     noise_std: float = 0.1
     """Std of the action noise of the noisy setting (paper: 0.1)."""
     seeds: int = 1
