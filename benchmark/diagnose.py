@@ -197,7 +197,8 @@ def diagnose(method_name: str, profile_name: str, results: Path, tasks: list[str
              policies: int = 20, workers: int = 2, address: str | None = None, tag: str | None = None,
              domain: str = "metaworld", robot: str | None = None) -> int:
     """Diagnose a method stage by stage (see the module docstring); exit code 1 if a unit failed.
-    `robot` None is the domain's default robot; a named robot is part of the run's directory name."""
+    `robot` None is the domain's default robot, named (in unit ids and the run's directory) outside
+    the profile's main domain, so a Robosuite diagnosis never shares the MetaWorld one's run."""
     import pandas as pd
 
     from benchmark.config import load_profile
@@ -216,7 +217,10 @@ def diagnose(method_name: str, profile_name: str, results: Path, tasks: list[str
     if robot is not None:
         task_domain.check_robot(robot)
     tasks = [task_domain.check_task(t) for t in tasks or ()]
-    profile = load_profile(profile_name).for_domain(domain)
+    main_profile = load_profile(profile_name)
+    profile = main_profile.for_domain(domain)
+    if robot is None and domain != main_profile.domain:  # named, so its run is not the main domain's
+        robot = task_domain.default_robot
     method, control = resolve_method(method_name, profile), resolve_method(CONTROL, profile)
     zoo = build_zoo(profile.zoo_profile, zoo_settings(profile, method), results, workers=workers, address=address)
     seen = list(zoo.manifest["seen_tasks"])
