@@ -78,6 +78,17 @@ def has_hook(cls, name: str) -> bool:
     return getattr(cls, name, None) is not getattr(Method, name, None)
 
 
+def named_robot(robot: str | None, domain: str, main_domain: str) -> str | None:
+    """The robot a diagnosis names in its unit ids and run directory: the one asked for; outside
+    the profile's main domain the domain's default when none is asked for, so a Robosuite run
+    never shares the MetaWorld run's directory; None in the main domain (the ids of before)."""
+    from benchmark.envs import get_domain
+
+    if robot is None and domain != main_domain:
+        return get_domain(domain).default_robot
+    return robot
+
+
 def checkpoint_rows(zoo, task: str, n: int) -> np.ndarray:
     """A seeded sample of n checkpoint rows of `task` (the same for every training seed)."""
     from benchmark.plan import stable_int
@@ -219,8 +230,7 @@ def diagnose(method_name: str, profile_name: str, results: Path, tasks: list[str
     tasks = [task_domain.check_task(t) for t in tasks or ()]
     main_profile = load_profile(profile_name)
     profile = main_profile.for_domain(domain)
-    if robot is None and domain != main_profile.domain:  # named, so its run is not the main domain's
-        robot = task_domain.default_robot
+    robot = named_robot(robot, domain, main_profile.domain)
     method, control = resolve_method(method_name, profile), resolve_method(CONTROL, profile)
     zoo = build_zoo(profile.zoo_profile, zoo_settings(profile, method), results, workers=workers, address=address)
     seen = list(zoo.manifest["seen_tasks"])

@@ -105,3 +105,12 @@ def test_a_named_robot_is_in_the_unit_ids_and_none_keeps_them(tiny_zoo):
     assert all(u.robot is None and u.unit_id.startswith(f"reach-{u.stage}-s0-") for u in default)
     assert all(u.robot == "Sawyer" and u.unit_id.startswith(f"reach-Sawyer-{u.stage}-s0-") for u in sawyer)
     assert not {u.unit_id.rsplit("-", 1)[1] for u in default} & {u.unit_id.rsplit("-", 1)[1] for u in sawyer}
+
+
+def test_a_diagnosis_outside_the_main_domain_always_names_its_robot():
+    from benchmark.diagnose import named_robot
+
+    assert named_robot(None, "metaworld", "metaworld") is None       # MetaWorld ids and run names stay
+    assert named_robot(None, "robosuite", "metaworld") == "Panda"    # never the MetaWorld run's directory
+    assert named_robot("Sawyer", "robosuite", "metaworld") == "Sawyer"
+    assert named_robot("Sawyer", "metaworld", "metaworld") == "Sawyer"
