@@ -133,10 +133,12 @@ def cmd_run(args) -> int:
     if args.dry_run:  # writes nothing, so the results root is only checked, not created
         if args.results.exists() and not args.results.is_dir():
             raise UserError(f"--results {args.results} is a file, not a directory")
-        return driver.dry_run(args.suite, args.profile, args.results, args.methods, args.seeds, args.tag)
+        return driver.dry_run(args.suite, args.profile, args.results, args.methods, args.seeds, args.tag,
+                              args.settings)
     _check_address(args)
     return driver.run_suite(args.suite, args.profile, writable_results(args.results), methods=args.methods,
-                            seeds=args.seeds, workers=args.workers, address=args.address, tag=args.tag)
+                            seeds=args.seeds, workers=args.workers, address=args.address, tag=args.tag,
+                            settings=args.settings)
 
 
 def cmd_train(args) -> int:
@@ -198,6 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--suite", required=True, help="suite name (see `list`) or path to a suite YAML file")
     run.add_argument("--methods", nargs="+", default=None, help="override the suite's methods (NAME or NAME[key=value])")
     run.add_argument("--seeds", type=_count(1), default=None, help="training seeds per method (default: the suite's)")
+    run.add_argument("--settings", nargs="+", default=None,
+                     help="override the suite's settings (clean, noisy, successful); a clean and a noisy cell "
+                          "of one method, task and seed share their proposals in any suite")
     run.add_argument("--tag", default=None, help="suffix of the run directory name")
     run.add_argument("--dry-run", action="store_true", help="print the plan and its cost, run nothing")
     run.set_defaults(func=cmd_run)

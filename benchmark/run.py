@@ -24,9 +24,9 @@ from benchmark.zoo.collect import build_zoo
 
 
 def dry_run(suite: str, profile: str, results: Path, methods: list[str] | None, seeds: int | None,
-            tag: str | None = None) -> int:
+            tag: str | None = None, settings: list[str] | None = None) -> int:
     """Print the plan and its cost; builds nothing."""
-    planned = plan(suite, profile, results, methods, seeds)
+    planned = plan(suite, profile, results, methods, seeds, settings)
     cost = estimate(planned.cells, planned.trainings)
     cached = sum((Path(job.directory) / META).is_file() for job in planned.trainings)
     zoos = sum((Path(root) / "manifest.json").is_file() for root in planned.zoos)
@@ -96,10 +96,11 @@ def _tables_of(run_dir: Path, cells: list) -> bool:
 
 
 def run_suite(suite: str, profile: str, results: Path, methods: list[str] | None = None, seeds: int | None = None,
-              workers: int = 2, address: str | None = None, tag: str | None = None) -> int:
+              workers: int = 2, address: str | None = None, tag: str | None = None,
+              settings: list[str] | None = None) -> int:
     """Run a suite to its tables; exit code 1 if a cell failed."""
     started = time.time()
-    planned = plan(suite, profile, results, methods, seeds)  # every bad name fails before any work
+    planned = plan(suite, profile, results, methods, seeds, settings)  # every bad name fails before any work
     zoos = _build_zoos(planned, results, workers, address)
     check_conditions(planned.cells, zoos)
     run_dir = run_dir_for(results, planned.suite.name, planned.profile.name, tag)

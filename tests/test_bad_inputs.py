@@ -403,3 +403,16 @@ def test_list_shows_each_domain_its_robots_and_each_suite_its_domain(cli):
     assert "seen tasks:   Lift, Door, NutAssemblyRound" in result.stdout
     assert "domain metaworld (robots: Sawyer; default Sawyer)" in result.stdout
     assert "[robosuite, Sawyer]" in result.stdout and "[metaworld]" in result.stdout
+
+
+def test_settings_override_plans_only_those_cells_and_rejects_unknown_ones(tmp_path, cli):
+    one_line_exit_2(cli(*SMOKE, "--settings", "loud", "--dry-run", "--results", str(tmp_path)),
+                    "--settings: unknown setting(s) ['loud']")
+    from benchmark.plan import plan, proposal_seed
+
+    clean = plan("smoke", "smoke", tmp_path)
+    noisy = plan("smoke", "smoke", tmp_path, settings=["noisy"])
+    assert {c.config["setting"] for c in noisy.cells} == {"noisy"} and len(noisy.cells) == len(clean.cells)
+    assert [proposal_seed(c.config) for c in noisy.cells] == [proposal_seed(c.config) for c in clean.cells]
+    listed = cli(*SMOKE, "--settings", "noisy", "--dry-run", "--results", str(tmp_path)).stdout
+    assert "-noisy-s0-" in listed and "-clean-" not in listed

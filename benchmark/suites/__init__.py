@@ -53,6 +53,13 @@ class Suite:
     cell ids are those from before domains had robots. One robot per suite: the report has
     no robot axis, so a control robot is a suite of its own (robosuite-panda)."""
 
+    def with_settings(self, settings: list[str]) -> "Suite":
+        """This suite with its settings replaced (`run --settings`); UserError on an unknown one."""
+        bad = [s for s in settings if s not in SETTINGS]
+        if bad or not settings:
+            raise UserError(f"--settings: unknown setting(s) {bad or settings}; valid: {', '.join(SETTINGS)}")
+        return dataclasses.replace(self, settings=list(dict.fromkeys(settings)))
+
     def task_list(self) -> list[str]:
         if self.tasks == "seen":
             return list(SEEN_TASKS)
