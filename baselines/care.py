@@ -70,7 +70,7 @@ from baselines.common import (
     sample_steps,
     seeded,
 )
-from benchmark.api import STATE_META, ActorProposal, Method, config_from_dict, config_to_dict
+from benchmark.api import STATE_META, ActorProposal, Method, config_from_dict, config_to_dict, report_progress
 from benchmark.envs import domain_of, make_env, train_configuration
 from benchmark.errors import UserError
 from benchmark.policy import LOG_STD_MAX, LOG_STD_MIN, PolicySpec
@@ -92,6 +92,9 @@ REDUCTIONS: dict[str, str] = {
 # commit e6c0e4a93d40ef3267ddba873da0afe9571eab45; Copyright (c) Facebook, Inc. and its
 # affiliates, MIT License), the descriptions CARE's authors embedded. mtrl's keys are MetaWorld v1
 # names (`reach-v1`); MetaWorld's `button-press` is mtrl's `button-press-v1` (not `-topdown`).
+PROGRESS_EVERY = 500
+"""Updates (offline) or env steps (online) between two progress reports."""
+
 TASK_DESCRIPTIONS = {
     "window-open": "Push and open a window. Randomize window positions.",
     "window-close": "Push and close a window. Randomize window positions.",
@@ -394,7 +397,9 @@ class CARE(Method):
         metadata, reward, done = tensor(self._metadata(data.tasks)), tensor(reward), tensor(done)
         task_index = tensor(np.asarray(task_index, dtype=np.int64))
         updater, history = SacUpdater(agent, cfg, self.spec.act_dim), []
-        for _ in range(steps):
+        for update in range(steps):
+            if update % PROGRESS_EVERY == 0:
+                report_progress("offline SAC", update, steps)
             traj, step = sample_steps(rng, rows, spans, batch)
             traj, step = tensor(traj), tensor(step)
             next_step = (step + 1).clamp(max=data.states.shape[1] - 1)
@@ -424,6 +429,8 @@ class CARE(Method):
         obs = np.stack(obs).astype(np.float32)
         updater, history = SacUpdater(self.agent, cfg, spec.act_dim), []
         for step in range(total):
+            if step % PROGRESS_EVERY == 0:
+                report_progress("online SAC", step, total)
             if step < cfg.learning_starts:
                 action = rng.uniform(-1, 1, size=(n, spec.act_dim)).astype(np.float32)
             else:

@@ -169,6 +169,26 @@ class Method(ABC):
         return {}
 
 
+# ----------------------------------------------------------------------------- training progress
+
+_progress_sink: Callable[[str, int, int], None] | None = None
+
+
+def report_progress(stage: str, done: int, total: int) -> None:
+    """How far a long `fit` is, e.g. ("diffusion", steps done, steps in all). Under the harness
+    it appears beside the training progress bar with the stage's ETA (`run`, `train`,
+    `diagnose`); elsewhere it does nothing. Optional: a method that never calls it shows
+    progress per model only. Cheap enough to call once per epoch or every few hundred updates."""
+    if _progress_sink is not None:
+        _progress_sink(stage, int(done), int(total))
+
+
+def set_progress_sink(sink: Callable[[str, int, int], None] | None) -> None:
+    """Where `report_progress` goes (the harness's executor sets it around each unit of work)."""
+    global _progress_sink
+    _progress_sink = sink
+
+
 # ----------------------------------------------------------------------------- state files
 
 def save_state(directory: Path, tensors: dict, meta: dict) -> None:

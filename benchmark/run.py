@@ -77,7 +77,8 @@ def _models_to_train(planned: Plan, todo: list, zoos: dict) -> list:
 def _train(jobs: list, workers: int, address: str | None, desc: str, skipped: int) -> dict[str, str]:
     """Train `jobs`; {model directory: error} of those that failed."""
     failures = {}
-    for outcome in execute(train_unit, jobs, workers=workers, address=address, desc=desc, skipped=skipped):
+    for outcome in execute(train_unit, jobs, workers=workers, address=address, desc=desc, skipped=skipped,
+                           label=lambda job: f"{job.method.name}-s{job.seed}"):
         if not outcome.ok:
             failures[outcome.unit.directory] = outcome.error
     for directory, error in failures.items():

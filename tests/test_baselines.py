@@ -293,9 +293,16 @@ def test_care_has_one_temperature_per_training_task(trained, zoo):
 
 
 def test_care_train_tasks_restricts_pretraining_and_names_unknown_tasks(zoo):
+    from benchmark.api import set_progress_sink
+
     config = dict(care.PRESETS["smoke"], offline_steps=2, train_tasks=["reach"])
-    method = care.CARE(care.Config(**config), SPEC)
-    method.fit(zoo, seed=0)
+    method, reports = care.CARE(care.Config(**config), SPEC), []
+    set_progress_sink(lambda *report: reports.append(report))
+    try:
+        method.fit(zoo, seed=0)
+    finally:
+        set_progress_sink(None)
+    assert reports == [("offline SAC", 0, 2)]
     assert method.tasks == ["reach"] and method.agent.log_alpha.shape == (1, 1)
     with pytest.raises(UserError, match="train_tasks door-open not among"):
         care.CARE(care.Config(**dict(config, train_tasks=["door-open"])), SPEC).fit(zoo, seed=0)

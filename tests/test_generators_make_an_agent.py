@@ -94,6 +94,20 @@ def test_trajectory_length_changes_input_size():
     assert model.embedding.traj_embed[0].in_features == 510
 
 
+def test_fit_reports_each_stage_to_its_end():
+    from benchmark.api import set_progress_sink
+
+    zoo, reports = synthetic_zoo(), []
+    set_progress_sink(lambda *report: reports.append(report))
+    try:
+        MakeAnAgent(preset_config("smoke"), zoo.spec).fit(zoo, seed=0)
+    finally:
+        set_progress_sink(None)
+    last = {stage: (done, total) for stage, done, total in reports}
+    assert list(last) == ["autoencoder", "embedding", "diffusion"]
+    assert all(done == total > 0 for done, total in last.values()), last
+
+
 @pytest.fixture(scope="module")
 def trained():
     zoo = synthetic_zoo()

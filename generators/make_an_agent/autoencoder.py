@@ -24,6 +24,7 @@ import math
 import torch
 from torch import nn
 
+from benchmark.api import report_progress
 from generators.make_an_agent.schedule import planned_steps, warm_restarts
 
 
@@ -118,6 +119,7 @@ def train_autoencoder(model: ParameterAutoencoder, params: torch.Tensor, *, epoc
             total += loss.item() * len(batch)
             seen += len(batch)
         losses.append(total / seen)
+        report_progress("autoencoder", step, steps)
         model.eval()
         if heldout is not None and len(heldout):
             heldout_losses.append(reconstruction_error(model, heldout))

@@ -30,6 +30,7 @@ import torch
 from diffusers import DDIMScheduler
 from torch import nn
 
+from benchmark.api import report_progress
 from generators.make_an_agent.normalize import MinMaxNormalizer
 from generators.make_an_agent.schedule import planned_steps, warm_restarts
 
@@ -226,6 +227,7 @@ def train_diffusion(unet: ConditionalUnet1D, cond_encoder: nn.Module, scheduler:
             total += loss.item() * len(rows)
             seen += len(rows)
         losses.append(total / seen)
+        report_progress("diffusion", step, steps)
         unet.eval()
         cond_encoder.eval()
         if heldout is not None:

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from benchmark.api import report_progress
 from benchmark.policy import PolicySpec
 from benchmark.zoo.features import success_features, trajectory_features
 from benchmark.zoo.format import PolicySet
@@ -91,7 +92,7 @@ def train_embedding(model: BehaviourEmbedding, traj: torch.Tensor, success: torc
     n = len(traj)
     losses = []
     model.train()
-    for _ in range(epochs):
+    for epoch in range(epochs):
         order = torch.randperm(n, generator=generator, device=generator.device).to(traj.device)
         total, seen = 0.0, 0
         for start in range(0, n, batch_size):
@@ -105,6 +106,7 @@ def train_embedding(model: BehaviourEmbedding, traj: torch.Tensor, success: torc
             total += loss.item() * len(rows)
             seen += len(rows)
         losses.append(total / max(seen, 1))
+        report_progress("embedding", epoch + 1, epochs)
     model.eval()
     if not all(math.isfinite(x) for x in losses):
         raise FloatingPointError(f"embedding loss diverged: {losses[-5:]}")
