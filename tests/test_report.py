@@ -328,6 +328,16 @@ def test_success_bars_are_the_interval_estimates_with_one_or_several_counts(full
     assert hatches.count(figures.NOISY_HATCH) == len(hatches) // 2
 
 
+def test_figure_7_of_a_merged_report_draws_only_the_methods_with_noisy_cells(tmp_path):
+    """A noisy-only run (`run --settings noisy`) merged with a clean run of more methods."""
+    clean = write_fake_run(tmp_path / "clean", methods=("make-an-agent", "mtbc"), n_trajs=(5,))
+    noisy = write_fake_run(tmp_path / "noisy", methods=("make-an-agent",), n_trajs=(5,), settings=("noisy",))
+    fig, _ = figures.fig7(load_runs([clean, noisy]), REPS, 0)
+    assert [t.get_text() for t in fig.legends[0].get_texts()][:1] == ["Make-An-Agent"]
+    assert "Multi-task BC" not in [t.get_text() for t in fig.legends[0].get_texts()]
+    assert len(bar_heights(fig.axes[0])) == 2                              # clean and noisy, one count
+
+
 def test_diagnosis_report_headline_first_with_the_stage_figure(tmp_path):
     from benchmark.diagnose import STAGE_LABELS, STAGES
     from benchmark.report.diagnosis import build_diagnosis_report

@@ -170,11 +170,13 @@ NOISY_HATCH = "////"
 
 def fig7(data: RunData, reps: int, seed: int) -> Built:
     """Figure 7: the bars of Figures 5/6 with each method's clean (filled) and noisy (hatched)
-    condition trajectories side by side, so their intervals can be compared."""
+    condition trajectories side by side, so their intervals can be compared; only methods with
+    noisy cells (a merged report may hold clean cells of others)."""
     rows = base_methods(data.ok_summary)
-    if "noisy" not in set(rows["setting"]):
+    noisy_methods = set(rows.loc[rows["setting"] == "noisy", "method"])
+    if not noisy_methods:
         return None
-    rows = rows[rows["setting"].isin(["clean", "noisy"])]
+    rows = rows[rows["setting"].isin(["clean", "noisy"]) & rows["method"].isin(noisy_methods)]
     methods = method_order(rows["method"].unique())
     x_values = sorted(int(n) for n in rows["n_traj"].unique())
     looks = {}
