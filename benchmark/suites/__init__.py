@@ -56,8 +56,9 @@ class Suite:
     def with_settings(self, settings: list[str]) -> "Suite":
         """This suite with its settings replaced (`run --settings`); UserError on an unknown one."""
         bad = [s for s in settings if s not in SETTINGS]
-        if bad or not settings:
-            raise UserError(f"--settings: unknown setting(s) {bad or settings}; valid: {', '.join(SETTINGS)}")
+        if bad or not settings:  # an empty list (possible from Python, not the CLI) would plan no cells
+            raise UserError(f"--settings: {f'unknown setting(s) {bad}' if bad else 'none given'}; "
+                            f"valid: {', '.join(SETTINGS)}")
         return dataclasses.replace(self, settings=list(dict.fromkeys(settings)))
 
     def task_list(self) -> list[str]:
