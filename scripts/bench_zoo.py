@@ -10,6 +10,13 @@ recipe of its own, measured the same way.
     OMP_NUM_THREADS=1 python scripts/bench_zoo.py --runs 2 --recipes 1 4 --workers 2
     OMP_NUM_THREADS=1 python scripts/bench_zoo.py --runs 1 --recipes 1 3 --sac-steps 100000 --tasks reach button-press
 
+Robosuite tasks distil on Panda and are evaluated on every robot of --robots; --set overrides
+the distillation's hyperparameters (`DistillConfig` fields), and --label names the recipe so
+that several settings sit side by side in one --out:
+
+    OMP_NUM_THREADS=1 python scripts/bench_zoo.py --tasks NutAssemblyRound --robots Panda Sawyer \
+        --recipes 1 --set lr=3e-4 max_updates=6000 --label lr3e-4 --out results/bench_zoo_nut.jsonl
+
 Each finished run is appended to --out (JSON lines), so a killed measurement resumes.
 """
 from __future__ import annotations
@@ -24,16 +31,30 @@ import numpy as np
 import pandas as pd
 
 from benchmark.engine import evaluate
-from benchmark.envs import EVAL_CONFIGURATIONS, SEEN_TASKS, train_configuration
+from benchmark.envs import EVAL_CONFIGURATIONS, SEEN_TASKS, domain_of, train_configuration
 from benchmark.executor import execute
 from benchmark.policy import PolicySpec
 from benchmark.zoo import distill, sac
 
 
-def success_on_eval(task: str, params: np.ndarray, spec: PolicySpec) -> np.ndarray:
-    """(K,) mean success of each parameter vector over the evaluation configurations."""
-    result = evaluate(task, EVAL_CONFIGURATIONS, len(params), params=params, spec=spec, policies_per_batch=4)
+def success_on_eval(task: str, params: np.ndarray, spec: PolicySpec, robot: str | None = None) -> np.ndarray:
+    """(K,) mean success of each parameter vector over the evaluation configurations on `robot`."""
+    result = evaluate(task, EVAL_CONFIGURATIONS, len(params), params=params, spec=spec, robot=robot,
+                      policies_per_batch=2 if domain_of(task).name == "robosuite" else 4)
     return result.success_matrix().mean(axis=1)
+
+
+def parse_overrides(pairs: list[str]) -> dict:
+    """`name=value` pairs into DistillConfig overrides, values typed as the field's default."""
+    fields = {f.name: f for f in dataclasses.fields(distill.DistillConfig)}
+    overrides = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        if name not in fields or not value:
+            raise SystemExit(f"--set {pair!r}: expected name=value with name one of {sorted(fields)}")
+        kind = type(fields[name].default)
+        overrides[name] = value.lower() in ("1", "true") if kind is bool else kind(float(value)) if kind is int else kind(value)
+    return overrides
 
 
 def pooled_mean(per_run: pd.Series) -> float:
@@ -45,7 +66,8 @@ def pooled_mean(per_run: pd.Series) -> float:
 def one_run(job: tuple[str, int, str, dict]) -> dict:
     """One collection run of `recipe` ("K=<configurations per run>" or "SAC-<steps>")."""
     task, run_seed, recipe, overrides = job
-    spec = PolicySpec()
+    domain = domain_of(task)
+    spec = PolicySpec(domain.obs_dim, domain.act_dim)
     start = time.process_time()
     if recipe.startswith("SAC-"):
         config = sac.make_config("paper", dict(total_steps=int(recipe[4:])))
@@ -55,13 +77,17 @@ def one_run(job: tuple[str, int, str, dict]) -> dict:
         updates = max(config.total_steps - config.learning_starts, 0)
     else:
         config = dataclasses.replace(distill.DistillConfig(**overrides["distill"]),
-                                     configurations_per_run=int(recipe[2:]))
+                                     configurations_per_run=int(recipe[2:].split("-")[0]))
         checkpoints, _, stats = distill.run_distill(task, run_seed, train_configuration(run_seed), config, spec)
         updates = stats["updates"]
     run_cpu = time.process_time() - start
-    success = success_on_eval(task, checkpoints.params, spec) if len(checkpoints) else np.zeros(0)
-    return dict(task=task, recipe=recipe, run_seed=run_seed, checkpoints=len(checkpoints),
-                eval_success=success.tolist(), run_cpu_s=run_cpu, updates=updates)
+    row = dict(task=task, recipe=recipe, run_seed=run_seed, checkpoints=len(checkpoints), run_cpu_s=run_cpu,
+               updates=updates)
+    robots = overrides["robots"] if domain.name == "robosuite" else [None]
+    for robot in robots:
+        success = success_on_eval(task, checkpoints.params, spec, robot) if len(checkpoints) else np.zeros(0)
+        row["eval_success" + (f"_{robot}" if robot else "")] = success.tolist()
+    return row
 
 
 def main() -> None:
@@ -72,11 +98,18 @@ def main() -> None:
     parser.add_argument("--checkpoints", type=int, default=20, help="checkpoints harvested per run")
     parser.add_argument("--sac-steps", type=int, default=0, help="add a SAC recipe of this many steps (0: none)")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--robots", nargs="+", default=["Panda", "Sawyer"],
+                        help="robots the checkpoints of Robosuite tasks are evaluated on (they distil on Panda)")
+    parser.add_argument("--set", nargs="+", default=[], metavar="NAME=VALUE",
+                        help="DistillConfig overrides for every distillation recipe, e.g. lr=3e-4 max_updates=6000")
+    parser.add_argument("--label", default="", help="suffix naming the --set recipe in --out (K=1-<label>)")
     parser.add_argument("--out", type=Path, default=Path("results/bench_zoo.jsonl"), help="finished runs (JSON lines)")
     args = parser.parse_args()
-    overrides = dict(distill=dict(checkpoints_per_run=args.checkpoints, conditions_per_run=10),
-                     sac_state_root=args.out.with_suffix(".sac_state").resolve())
-    recipes = [f"K={k}" for k in args.recipes] + ([f"SAC-{args.sac_steps}"] if args.sac_steps else [])
+    overrides = dict(distill=dict(checkpoints_per_run=args.checkpoints, conditions_per_run=10,
+                                  **parse_overrides(args.set)),
+                     robots=args.robots, sac_state_root=args.out.with_suffix(".sac_state").resolve())
+    suffix = f"-{args.label}" if args.label else ""
+    recipes = [f"K={k}{suffix}" for k in args.recipes] + ([f"SAC-{args.sac_steps}"] if args.sac_steps else [])
     done = [json.loads(line) for line in args.out.read_text().splitlines()] if args.out.is_file() else []
     finished = {(r["task"], r["recipe"], r["run_seed"]) for r in done}
     wanted = [(t, s, r) for t in args.tasks for r in recipes for s in range(args.runs)]
@@ -91,11 +124,11 @@ def main() -> None:
     wanted = {(t, r, s) for t, s, r in wanted}
     rows = [json.loads(line) for line in args.out.read_text().splitlines()]
     frame = pd.DataFrame([r for r in rows if (r["task"], r["recipe"], r["run_seed"]) in wanted])
+    successes = {column: (column, pooled_mean) for column in frame.columns if column.startswith("eval_success")}
     table = frame.groupby(["task", "recipe"]).agg(
-        checkpoints=("checkpoints", "sum"), eval_success=("eval_success", pooled_mean),
-        run_cpu_s=("run_cpu_s", "mean")).unstack("recipe")
+        checkpoints=("checkpoints", "sum"), **successes, run_cpu_s=("run_cpu_s", "mean")).unstack("recipe")
     print(table.round(2).to_string())
-    means = frame.groupby("recipe").agg(eval_success=("eval_success", pooled_mean), run_cpu_s=("run_cpu_s", "mean"))
+    means = frame.groupby("recipe").agg(**successes, run_cpu_s=("run_cpu_s", "mean"))
     print(means.round(3).to_string())
     print(f"{len(jobs)} runs on {args.workers} workers in {time.time() - started:.0f} s wall")
 
