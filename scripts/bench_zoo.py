@@ -52,7 +52,8 @@ def parse_overrides(pairs: list[str]) -> dict:
         name, _, value = pair.partition("=")
         if name not in fields or not value:
             raise SystemExit(f"--set {pair!r}: expected name=value with name one of {sorted(fields)}")
-        kind = type(fields[name].default)
+        default = fields[name].default
+        kind = float if default is None else type(default)  # the optional fields are rates
         overrides[name] = value.lower() in ("1", "true") if kind is bool else kind(float(value)) if kind is int else kind(value)
     return overrides
 
@@ -80,9 +81,10 @@ def one_run(job: tuple[str, int, str, dict]) -> dict:
                                      configurations_per_run=int(recipe[2:].split("-")[0]))
         checkpoints, _, stats = distill.run_distill(task, run_seed, train_configuration(run_seed), config, spec)
         updates = stats["updates"]
+        run_stats = {key: stats[key] for key in ("first_success_update", "snapshots_tried")}
     run_cpu = time.process_time() - start
     row = dict(task=task, recipe=recipe, run_seed=run_seed, checkpoints=len(checkpoints), run_cpu_s=run_cpu,
-               updates=updates)
+               updates=updates, **(run_stats if not recipe.startswith("SAC-") else {}))
     robots = overrides["robots"] if domain.name == "robosuite" else [None]
     for robot in robots:
         success = success_on_eval(task, checkpoints.params, spec, robot) if len(checkpoints) else np.zeros(0)

@@ -140,3 +140,16 @@ def test_shared_initialisation_is_one_per_task_and_leaves_the_run_stream_alone()
     assert not np.allclose(first, shared_initialisation("door-open", spec).flat_parameters())
     torch.manual_seed(1)
     torch.testing.assert_close(torch.rand(3), after_first)  # the run's stream is as without it
+
+
+def test_harvest_lr_applies_once_the_learner_succeeds():
+    from benchmark.policy import PolicySpec
+    from benchmark.zoo.distill import DistillConfig, run_distill
+
+    base = dict(checkpoints_per_run=3, conditions_per_run=2, max_updates=3000)
+    default = run_distill("reach", 5, 5, DistillConfig(**base), PolicySpec())
+    same_rate = run_distill("reach", 5, 5, DistillConfig(**base, harvest_lr=1e-3), PolicySpec())
+    np.testing.assert_array_equal(default[0].params, same_rate[0].params)
+    # frozen after the first success: every later snapshot equals the first, so only it is kept
+    frozen, _, stats = run_distill("reach", 5, 5, DistillConfig(**base, harvest_lr=0.0), PolicySpec())
+    assert len(default[0]) == 3 and len(frozen) == 1 and stats["updates"] >= 3000

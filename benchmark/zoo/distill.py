@@ -84,6 +84,9 @@ class DistillConfig:
     own only)."""
     shared_init: bool = False
     """Start every run of a task from the same initial parameters (seeded by the task name)."""
+    harvest_lr: float | None = None
+    """Adam learning rate once the learner succeeds, while harvesting (None: `lr`). Lower, it
+    keeps a fragile long-horizon success (Robosuite NutAssemblyRound) across snapshots."""
 
 
 EXTRA_CONFIGURATION_STRIDE = 10_000
@@ -232,6 +235,9 @@ def run_distill(task: str, run_seed: int, configuration: int, config: DistillCon
                 continue
 
     # Harvest distinct successful snapshots.
+    if config.harvest_lr is not None:
+        for group in optimizer.param_groups:
+            group["lr"] = config.harvest_lr
     last_kept = None
     snapshots_tried = 0
     while (first_success_update is not None and len(ckpt_params) < config.checkpoints_per_run
