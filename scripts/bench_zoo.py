@@ -53,8 +53,12 @@ def parse_overrides(pairs: list[str]) -> dict:
         if name not in fields or not value:
             raise SystemExit(f"--set {pair!r}: expected name=value with name one of {sorted(fields)}")
         default = fields[name].default
-        kind = float if default is None else type(default)  # the optional fields are rates
-        overrides[name] = value.lower() in ("1", "true") if kind is bool else kind(float(value)) if kind is int else kind(value)
+        if isinstance(default, bool):
+            overrides[name] = value.lower() in ("1", "true")
+        elif isinstance(default, int):
+            overrides[name] = int(float(value))  # 4e4 reads as 40000
+        else:
+            overrides[name] = float(value)  # the other fields, optional ones included, are rates
     return overrides
 
 
