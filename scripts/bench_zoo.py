@@ -51,14 +51,17 @@ def parse_overrides(pairs: list[str]) -> dict:
     for pair in pairs:
         name, _, value = pair.partition("=")
         if name not in fields or not value:
-            raise SystemExit(f"--set {pair!r}: expected name=value with name one of {sorted(fields)}")
+            raise ValueError(f"--set {pair!r}: expected name=value with name one of {sorted(fields)}")
         default = fields[name].default
-        if isinstance(default, bool):
-            overrides[name] = value.lower() in ("1", "true")
-        elif isinstance(default, int):
-            overrides[name] = int(float(value))  # 4e4 reads as 40000
-        else:
-            overrides[name] = float(value)  # the other fields, optional ones included, are rates
+        try:
+            if isinstance(default, bool):
+                overrides[name] = value.lower() in ("1", "true")
+            elif isinstance(default, int):
+                overrides[name] = int(float(value))  # 4e4 reads as 40000
+            else:
+                overrides[name] = float(value)  # the other fields, optional ones included, are rates
+        except ValueError:
+            raise ValueError(f"--set {pair!r}: {value!r} is not a number") from None
     return overrides
 
 
@@ -111,8 +114,11 @@ def main() -> None:
     parser.add_argument("--label", default="", help="suffix naming the --set recipe in --out (K=1-<label>)")
     parser.add_argument("--out", type=Path, default=Path("results/bench_zoo.jsonl"), help="finished runs (JSON lines)")
     args = parser.parse_args()
-    overrides = dict(distill=dict(checkpoints_per_run=args.checkpoints, conditions_per_run=10,
-                                  **parse_overrides(args.set)),
+    try:
+        distill_overrides = parse_overrides(args.set)
+    except ValueError as error:
+        parser.error(str(error))  # exit 2
+    overrides = dict(distill=dict(checkpoints_per_run=args.checkpoints, conditions_per_run=10, **distill_overrides),
                      robots=args.robots, sac_state_root=args.out.with_suffix(".sac_state").resolve())
     suffix = f"-{args.label}" if args.label else ""
     recipes = [f"K={k}{suffix}" for k in args.recipes] + ([f"SAC-{args.sac_steps}"] if args.sac_steps else [])
