@@ -87,7 +87,7 @@ class DistillConfig:
     harvest_lr: float | None = None
     """Adam learning rate once the learner succeeds, while harvesting (None: `lr`). Meant to keep
     a fragile success across snapshots; on NutAssemblyRound 1e-4 harvested more slowly than 1e-3
-    (README, Robosuite), as smaller steps fall under `min_relative_change` more often."""
+    (README, Robosuite), probably as smaller steps fall under `min_relative_change` more often."""
 
 
 EXTRA_CONFIGURATION_STRIDE = 10_000
