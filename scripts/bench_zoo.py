@@ -77,6 +77,7 @@ def one_run(job: tuple[str, int, str, dict]) -> dict:
     domain = domain_of(task)
     spec = PolicySpec(domain.obs_dim, domain.act_dim)
     start = time.process_time()
+    run_stats = {}
     if recipe.startswith("SAC-"):
         config = sac.make_config("paper", dict(total_steps=int(recipe[4:])))
         # the state file makes a killed SAC run resume where it was, not from step 0
@@ -91,7 +92,7 @@ def one_run(job: tuple[str, int, str, dict]) -> dict:
         run_stats = {key: stats[key] for key in ("first_success_update", "snapshots_tried")}
     run_cpu = time.process_time() - start
     row = dict(task=task, recipe=recipe, run_seed=run_seed, checkpoints=len(checkpoints), run_cpu_s=run_cpu,
-               updates=updates, **(run_stats if not recipe.startswith("SAC-") else {}))
+               updates=updates, **run_stats)
     robots = overrides["robots"] if domain.name == "robosuite" else [None]
     for robot in robots:
         success = success_on_eval(task, checkpoints.params, spec, robot) if len(checkpoints) else np.zeros(0)

@@ -410,6 +410,8 @@ def test_settings_override_plans_only_those_cells_and_rejects_unknown_ones(tmp_p
                     "--settings: unknown setting(s) ['loud']")
     from benchmark.plan import plan, proposal_seed
 
+    with pytest.raises(UserError, match=r"--settings: none given; valid: clean, noisy, successful$"):
+        plan("smoke", "smoke", tmp_path, settings=[])
     clean = plan("smoke", "smoke", tmp_path)
     noisy = plan("smoke", "smoke", tmp_path, settings=["noisy"])
     assert {c.config["setting"] for c in noisy.cells} == {"noisy"} and len(noisy.cells) == len(clean.cells)
