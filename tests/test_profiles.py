@@ -17,7 +17,7 @@ def test_a_derived_profile_takes_the_presets_it_names():
     for name in METHODS.names():
         assert resolve_method(name, derived).config == resolve_method(name, mini).config, name
     suite = load_suite("seen")
-    assert suite.n_traj_for(derived.preset) == suite.n_traj_for(mini.preset)
+    assert suite.n_traj_for(derived.name, derived.preset) == suite.n_traj_for(mini.name, mini.preset)
     assert derived.zoo["distill"] == {**mini.zoo["distill"], "shared_init": True}
 
 
@@ -66,3 +66,23 @@ def test_two_names_for_one_config_plan_one_training(tmp_path):
     planned = plan("smoke", "smoke", tmp_path, methods=["make-an-agent", "make-an-agent[condition=h+v]"], seeds=2)
     assert len(planned.trainings) == 2  # one per seed, not one per name
     assert len({cell.model_dir for cell in planned.cells}) == 2
+
+
+def test_a_suite_takes_the_tasks_of_the_profiles_name_before_those_of_its_preset():
+    from benchmark.plan import plan
+
+    suite = load_suite("robosuite")
+    nut, standard = load_profile("mini-nut"), load_profile("standard")
+    assert nut.preset == standard.preset == "mini"
+    assert suite.tasks_for(nut.name, nut.preset) == ["NutAssemblyRound"]
+    assert suite.tasks_for(standard.name, standard.preset) == suite.tasks_for("mini", "mini") == ["Lift", "Door"]
+    assert {c.config["task"] for c in plan("robosuite", "mini-nut", "results").cells} == {"NutAssemblyRound"}
+
+
+def test_a_suite_task_missing_from_the_profiles_zoo_fails_at_planning():
+    from benchmark.plan import plan
+
+    # robosuite-successful names no mini-nut tasks, so it falls back to mini's Lift
+    with pytest.raises(UserError, match="^suite robosuite-successful evaluates Lift, which profile mini-nut's "
+                                        r"robosuite zoo does not hold \(it holds NutAssemblyRound\)$"):
+        plan("robosuite-successful", "mini-nut", "results")

@@ -41,10 +41,11 @@ class Suite:
     seeds: int = 1
     """Training seeds per method (each trains its own model)."""
     profile_n_traj: dict = field(default_factory=dict)
-    """Per-profile replacement of n_traj (e.g. {mini: [50]}), stated as a reduction."""
+    """Per-profile replacement of n_traj (e.g. {mini: [50]}), stated as a reduction; keyed by
+    the profile's name, else by its preset (so `standard`, preset mini, takes mini's)."""
     profile_tasks: dict = field(default_factory=dict)
     """Per-profile replacement of tasks (e.g. {smoke: [Lift]}, where the profile's zoo holds
-    only those), stated as a reduction."""
+    only those), stated as a reduction; keyed like profile_n_traj."""
     figures: list = field(default_factory=list)
     """Paper figures this suite feeds."""
     robot: str | None = None
@@ -75,12 +76,13 @@ class Suite:
         """The domain of the suite's tasks (load_suite refuses a suite that mixes domains)."""
         return domain_of(self.task_list()[0])
 
-    def tasks_for(self, profile_name: str) -> list[str]:
-        """The tasks a run in `profile_name` evaluates (`profile_tasks`, else all)."""
-        return list(self.profile_tasks.get(profile_name, self.task_list()))
+    def tasks_for(self, profile_name: str, preset: str) -> list[str]:
+        """The tasks a run in profile `profile_name` (of `preset`) evaluates: `profile_tasks` of
+        the name, else of the preset, else all."""
+        return list(self.profile_tasks.get(profile_name, self.profile_tasks.get(preset, self.task_list())))
 
-    def n_traj_for(self, profile_name: str) -> list[int]:
-        return list(self.profile_n_traj.get(profile_name, self.n_traj))
+    def n_traj_for(self, profile_name: str, preset: str) -> list[int]:
+        return list(self.profile_n_traj.get(profile_name, self.profile_n_traj.get(preset, self.n_traj)))
 
 
 def suite_names() -> list[str]:
