@@ -374,6 +374,12 @@ def test_bad_robot_or_task_in_a_suite_file(tmp_path, text, fragment, cli):
                     fragment)
 
 
+def test_a_suite_task_that_the_profiles_zoo_lacks_exits_2_before_any_zoo_is_built(tmp_path, cli):
+    result = cli("run", "--suite", "seen", "--profile", "smoke", "--results", str(tmp_path))
+    one_line_exit_2(result, "suite seen evaluates window-open", "which profile smoke's metaworld zoo does not hold")
+    assert not (tmp_path / "zoo").exists()
+
+
 @pytest.mark.parametrize("args,fragment", [
     (["--domain", "robosuite", "--tasks", "Lfit"], "unknown robosuite task 'Lfit'"),
     (["--domain", "robosuit"], "unknown domain 'robosuit' (did you mean: robosuite"),
