@@ -104,6 +104,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", nargs="+", default=list(SEEN_TASKS))
     parser.add_argument("--runs", type=int, default=2, help="run seeds per task and recipe")
+    parser.add_argument("--first-seed", type=int, default=0, help="the first run seed (runs take the next --runs)")
     parser.add_argument("--recipes", type=int, nargs="+", default=[1, 4], help="configurations per run")
     parser.add_argument("--checkpoints", type=int, default=20, help="checkpoints harvested per run")
     parser.add_argument("--sac-steps", type=int, default=0, help="add a SAC recipe of this many steps (0: none)")
@@ -115,6 +116,8 @@ def main() -> None:
     parser.add_argument("--label", default="", help="suffix naming the --set recipe in --out (K=1-<label>)")
     parser.add_argument("--out", type=Path, default=Path("results/bench_zoo.jsonl"), help="finished runs (JSON lines)")
     args = parser.parse_args()
+    if args.first_seed < 0 or args.runs < 1:
+        parser.error("--first-seed must be >= 0 and --runs >= 1")  # exit 2
     try:
         distill_overrides = parse_overrides(args.set)
     except ValueError as error:
@@ -125,7 +128,7 @@ def main() -> None:
     recipes = [f"K={k}{suffix}" for k in args.recipes] + ([f"SAC-{args.sac_steps}"] if args.sac_steps else [])
     done = [json.loads(line) for line in args.out.read_text().splitlines()] if args.out.is_file() else []
     finished = {(r["task"], r["recipe"], r["run_seed"]) for r in done}
-    wanted = [(t, s, r) for t in args.tasks for r in recipes for s in range(args.runs)]
+    wanted = [(t, s, r) for t in args.tasks for r in recipes for s in range(args.first_seed, args.first_seed + args.runs)]
     jobs = [(t, s, r, overrides) for t, s, r in wanted if (t, r, s) not in finished]
     started = time.time()
     args.out.parent.mkdir(parents=True, exist_ok=True)
