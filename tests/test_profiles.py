@@ -68,7 +68,7 @@ def test_two_names_for_one_config_plan_one_training(tmp_path):
     assert len({cell.model_dir for cell in planned.cells}) == 2
 
 
-def test_a_suite_takes_the_tasks_of_the_profiles_name_before_those_of_its_preset():
+def test_a_suite_takes_the_tasks_of_the_profiles_name_before_those_of_its_preset(tmp_path):
     from benchmark.plan import plan
 
     suite = load_suite("robosuite")
@@ -76,13 +76,13 @@ def test_a_suite_takes_the_tasks_of_the_profiles_name_before_those_of_its_preset
     assert nut.preset == standard.preset == "mini"
     assert suite.tasks_for(nut.name, nut.preset) == ["NutAssemblyRound"]
     assert suite.tasks_for(standard.name, standard.preset) == suite.tasks_for("mini", "mini") == ["Lift", "Door"]
-    assert {c.config["task"] for c in plan("robosuite", "mini-nut", "results").cells} == {"NutAssemblyRound"}
+    assert {c.config["task"] for c in plan("robosuite", "mini-nut", tmp_path).cells} == {"NutAssemblyRound"}
 
 
-def test_a_suite_task_missing_from_the_profiles_zoo_fails_at_planning():
+def test_a_suite_task_missing_from_the_profiles_zoo_fails_at_planning(tmp_path):
     from benchmark.plan import plan
 
     # robosuite-successful names no mini-nut tasks, so it falls back to mini's Lift
     with pytest.raises(UserError, match="^suite robosuite-successful evaluates Lift, which profile mini-nut's "
                                         r"robosuite zoo does not hold \(it holds NutAssemblyRound\)$"):
-        plan("robosuite-successful", "mini-nut", "results")
+        plan("robosuite-successful", "mini-nut", tmp_path)
