@@ -207,10 +207,11 @@ def plan(suite_name: str, profile_name: str, results: Path, methods: list[str] |
     for name, method in resolved.items():
         settings = zoo_settings(profile, method)
         zoo = ZooSettings.from_profile(settings)
-        missing = [t for t in tasks if t not in zoo.seen_tasks + zoo.unseen_tasks]
+        held = zoo.seen_tasks + zoo.unseen_tasks
+        missing = [t for t in tasks if t not in held]
         if missing:
             raise UserError(f"suite {suite.name} evaluates {', '.join(missing)}, which profile {profile.name}'s "
-                            f"{suite.domain.name} zoo does not hold (it holds {', '.join(zoo.seen_tasks + zoo.unseen_tasks)})")
+                            f"{suite.domain.name} zoo does not hold (it holds {', '.join(held)})")
         root = str(zoo_dir(results, profile.zoo_profile, zoo))
         zoos[root] = settings
         zoo_id = Path(root).name
