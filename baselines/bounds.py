@@ -1,6 +1,6 @@
 """Reference bounds for every table: MetaWorld's scripted expert (the ceiling) and uniformly
-random actions (the floor). Neither reads the condition trajectories beyond their task name,
-and neither is trained; both go through the engine's generic `act` path, one policy per
+random actions (the floor). The expert reads the condition trajectories' task name and nothing
+else, random actions read nothing, and neither is trained; both go through the engine's generic `act` path, one policy per
 condition trajectory like every other method.
 """
 from __future__ import annotations
@@ -52,6 +52,7 @@ class ScriptedExpert(_Bound):
     """MetaWorld's scripted expert of the cell's task: the success a policy could reach."""
 
     name = "expert"
+    reads = ("task",)
 
     def propose(self, conditions: PolicySet, seed: int) -> ActorProposal:
         task = condition_task(conditions)
@@ -70,6 +71,7 @@ class RandomPolicy(_Bound):
     """Uniform random actions in [-1, 1]: the success no policy should fall below."""
 
     name = "random"
+    reads = ()
 
     def propose(self, conditions: PolicySet, seed: int) -> ActorProposal:
         act_dim = self.spec.act_dim

@@ -380,7 +380,7 @@ class CARE(Method):
         step is terminal with reward `success_value()`, every earlier step 0; steps t < spans are used."""
         first = conditions.first_success_steps
         succeeded = first >= 0
-        reward = np.zeros(conditions.rewards.shape, np.float32)
+        reward = np.zeros(conditions.successes.shape, np.float32)  # sparse: the dense reward is not read
         reward[np.flatnonzero(succeeded), first[succeeded]] = self.success_value()
         done = (reward > 0).astype(np.float32)
         spans = np.where(succeeded, first + 1, np.maximum(conditions.lengths - 1, 1))   # failed: no last step
@@ -482,6 +482,9 @@ class CARE(Method):
         return {"critic_loss_first": float(critic[:window].mean()), "critic_loss_last": float(critic[-window:].mean()),
                 "updates": len(history), "online": cfg.online_steps_per_task > 0,
                 "cpu_seconds": time.process_time() - start}
+
+    def n_policies(self, n_conditions: int) -> int:
+        return n_proposals(self.config.n_adapt, n_conditions)
 
     def propose(self, conditions: PolicySet, seed: int) -> ActorProposal:
         """K = n_adapt (or one per condition trajectory) policies, copy k finetuned with the sparse

@@ -276,7 +276,8 @@ class DecisionTransformer(Method):
         rng = seeded(seed)
         model = copy.deepcopy(self.model)
         segments = Segments(conditions, cfg.device)
-        train_steps(model, segments, conditions.tasks, cfg, cfg.finetune_steps, cfg.finetune_lr, 0, rng)
+        one_task = np.zeros(len(conditions), np.int64)  # a cell's trajectories share one task, unread
+        train_steps(model, segments, one_task, cfg, cfg.finetune_steps, cfg.finetune_lr, 0, rng)
         model.eval()
         successful = np.flatnonzero(segments.succeeded)
         k = np.arange(len(conditions))

@@ -113,7 +113,7 @@ class MultiTaskBC(Method):
         extra = len(self.tasks) if self.config.task_onehot else 0
         return PolicySpec(self.spec.obs_dim + extra, self.spec.act_dim, self.spec.hidden)
 
-    def _task_vector(self, task: str) -> np.ndarray:
+    def _task_vector(self, task: str | None) -> np.ndarray:
         """(n_tasks,) one-hot of a seen task, uniform for any other; (0,) without task input."""
         if not self.config.task_onehot:
             return np.zeros(0, np.float32)
@@ -122,8 +122,10 @@ class MultiTaskBC(Method):
         return np.full(len(self.tasks), 1.0 / len(self.tasks), np.float32)
 
     def _inputs(self, data: PolicySet) -> tuple[torch.Tensor, torch.Tensor]:
-        """(obs (N, T, obs_in), actions (N, T, act)) tensors with the task vector appended."""
-        vectors = np.stack([self._task_vector(t) for t in data.tasks])                  # (N, n_tasks|0)
+        """(obs (N, T, obs_in), actions (N, T, act)) tensors with the task vector appended (the
+        task names are read only with `task_onehot`)."""
+        tasks = data.tasks if self.config.task_onehot else [None] * len(data)
+        vectors = np.stack([self._task_vector(t) for t in tasks])                       # (N, n_tasks|0)
         vectors = np.broadcast_to(vectors[:, None, :], data.states.shape[:2] + vectors.shape[1:])
         obs = np.concatenate([data.states, vectors], axis=-1).astype(np.float32)
         device = self.config.device
@@ -171,9 +173,13 @@ class MultiTaskBC(Method):
         rows = bootstrap_rows(rng, len(conditions), k)
         self._train(actor, obs, actions, rows, conditions.lengths, cfg.finetune_steps,
                     cfg.finetune_batch_size, cfg.finetune_lr, rng)
-        return ParameterProposal(params=self._family_params(actor, condition_task(conditions)), spec=self.spec)
+        task = condition_task(conditions) if cfg.task_onehot else None
+        return ParameterProposal(params=self._family_params(actor, task), spec=self.spec)
 
-    def _family_params(self, actor: EnsembleGaussianActor, task: str) -> np.ndarray:
+    def n_policies(self, n_conditions: int) -> int:
+        return n_proposals(self.config.n_adapt, n_conditions)
+
+    def _family_params(self, actor: EnsembleGaussianActor, task: str | None) -> np.ndarray:
         """(E, spec.n_params): each member with the task vector folded into linear1's bias."""
         vector = torch.as_tensor(self._task_vector(task), device=self.config.device)
         o = self.spec.obs_dim

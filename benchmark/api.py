@@ -1,7 +1,18 @@
 """The contract between the harness and every method (generators and baselines alike).
 
 A method is trained once on a zoo (`fit`), saved and loaded, and then asked, per cell, to
-propose policies from condition trajectories (`propose`). A method hands its trained state to
+propose policies from condition trajectories (`propose`). What each receives is enforced by
+the harness, which passes views holding nothing else:
+
+- `fit` gets a `TrainingZoo`: the seen tasks' checkpoints with their own trajectories and
+  records, the policy spec, zoo id and settings; no condition trajectory of any task.
+- `propose` gets a `ConditionView`: the fields the method declares in `reads` (among
+  CONDITION_FIELDS), records with the task name only when "task" is declared, no parameters.
+  Reading anything else raises `UndeclaredRead`, one line naming the field.
+- Every proposal is checked before rollout (kind, shape, float32, finite values, and
+  `Method.n_policies` policies); a refused proposal or an exception in `fit` or `propose` fails
+  that cell or model with one line naming the method and the cell, and the run goes on.
+ A method hands its trained state to
 the harness as (tensors, meta) (`state`) and is rebuilt from it (`from_state`); `Method.save` /
 `Method.load` write and read that state in the one layout, state.safetensors + state.json
 (`save_state` / `load_state`). Proposals come in two kinds:
@@ -49,7 +60,8 @@ if TYPE_CHECKING:
 
 ENTRY_POINT_GROUP = "benchmark.generators"
 CONDITION_FIELDS = ("states", "actions", "rewards", "successes", "task")
-"""What a method may read from its condition trajectories (`Method.reads`); never parameters."""
+"""What a method may read from its condition trajectories (`Method.reads`); never parameters,
+run seeds, configurations, training steps, success labels or sources."""
 STATE_TENSORS = "state.safetensors"
 STATE_META = "state.json"
 """The two files of a saved method state (`save_state`): its tensors and its JSON meta."""
@@ -97,8 +109,8 @@ class Method(ABC):
     name: ClassVar[str]
     Config: ClassVar[type]
     reads: ClassVar[tuple[str, ...]] = ("states", "actions")
-    """Condition fields `propose` reads, among CONDITION_FIELDS; printed in every report.
-    The harness never passes the condition policies' parameters (`conditions.params` is (n, 0))."""
+    """Condition fields `propose` reads, among CONDITION_FIELDS; printed in every report. The
+    harness enforces it: `propose` receives a ConditionView holding these fields only."""
 
     def __init__(self, config, spec: PolicySpec):
         self.config = config
@@ -110,10 +122,17 @@ class Method(ABC):
         the method overrides this."""
         return cls.reads
 
+    def n_policies(self, n_conditions: int) -> int:
+        """How many policies `propose` returns for `n_conditions` condition trajectories: one
+        per trajectory unless a method overrides this. The harness checks every proposal
+        against it."""
+        return n_conditions
+
     @abstractmethod
-    def fit(self, zoo: Zoo, seed: int) -> dict:
-        """Train on the zoo (its seen tasks' checkpoints and trajectories); returns a dict
-        of scalar training statistics (final losses, seconds) to store with the model."""
+    def fit(self, zoo: "TrainingZoo", seed: int) -> dict:
+        """Train on the zoo's training split (a TrainingZoo: the seen tasks' checkpoints with
+        their own trajectories and records; no condition trajectories of any task); returns a
+        dict of scalar training statistics (final losses, seconds) to store with the model."""
 
     def state(self) -> tuple[dict[str, "torch.Tensor | np.ndarray"], dict]:
         """The trained model as (tensors, meta): every array it needs by name (torch tensors on
@@ -154,10 +173,11 @@ class Method(ABC):
             ) from None
 
     @abstractmethod
-    def propose(self, conditions: PolicySet, seed: int) -> Proposal:
-        """Policies for one cell, prompted or adapted with `conditions` (the cell's n
-        condition trajectories of one task, possibly with noisy actions; their `params` are an
-        (n, 0) array: the policies to reproduce are not given)."""
+    def propose(self, conditions: "ConditionView", seed: int) -> Proposal:
+        """`n_policies(n)` policies for one cell, prompted or adapted with `conditions` (a
+        ConditionView of the cell's n condition trajectories of one task, possibly with noisy
+        actions: the declared `reads` only, no parameters). The harness checks the proposal
+        (kind, shape (K, n_params), float32, finite, K) before any rollout."""
 
     def reconstruct(self, params: np.ndarray) -> np.ndarray | None:
         """(N, P) parameter vectors passed through the method's encoder and decoder, for the
@@ -167,6 +187,129 @@ class Method(ABC):
     def diagnostics(self) -> dict:
         """Scalar diagnostics of the trained model, e.g. reconstruction error, share of clamped latents."""
         return {}
+
+
+# ----------------------------------------------------------------------------- what a method sees
+
+class UndeclaredRead(UserError):
+    """A method read a condition field it does not declare, or data `fit` never receives."""
+
+
+class ConditionView:
+    """A cell's condition trajectories as `propose` receives them: the fields the method
+    declares in `reads` (`Method.reads_for`) and nothing else. The harness builds it; the
+    undeclared arrays are not in it, so no attribute, copy or pickle of it can reveal them.
+
+    Like a PolicySet of n rows: `states` (n, T, obs), `actions` (n, T, act), `rewards` (n, T),
+    `successes` (n, T) when declared; `lengths` (n,) valid steps (they come with the
+    trajectories); `params` (n, 0); `records` [{"task": name}] when "task" is declared, else
+    [{}]; `tasks` (n,) and `first_success_steps` (n,) as PolicySet's, from "task" and
+    "successes". Reading an undeclared field raises UndeclaredRead, one line naming it.
+    """
+
+    __slots__ = ("_method", "_reads", "_arrays", "_tasks", "lengths")
+
+    def __init__(self, method: str, reads: tuple[str, ...], lengths: np.ndarray, arrays: dict[str, np.ndarray],
+                 tasks: list[str] | None):
+        self._method, self._reads = method, tuple(reads)
+        self._arrays, self._tasks, self.lengths = arrays, tasks, lengths
+
+    @classmethod
+    def of(cls, conditions: PolicySet, method: str, reads: tuple[str, ...]) -> "ConditionView":
+        """The view of `conditions` (a PolicySet) for a method named `method` that declares `reads`."""
+        arrays = {name: getattr(conditions, name).copy() for name in _ARRAY_FIELDS if name in reads}
+        tasks = [str(r["task"]) for r in conditions.records] if "task" in reads else None
+        return cls(method, reads, conditions.lengths.copy(), arrays, tasks)
+
+    def _read(self, name: str):
+        if name not in self._reads:
+            raise UndeclaredRead(f"method {self._method} read the conditions' {name!r}, which it does not declare; "
+                                 f"add {name!r} to its `reads` (one of {', '.join(CONDITION_FIELDS)})")
+        return self._tasks if name == "task" else self._arrays[name]
+
+    states = property(lambda self: self._read("states"), doc="(n, T, obs_dim) float32, if declared.")
+    actions = property(lambda self: self._read("actions"), doc="(n, T, act_dim) float32, if declared.")
+    rewards = property(lambda self: self._read("rewards"), doc="(n, T) float32 dense reward, if declared.")
+    successes = property(lambda self: self._read("successes"), doc="(n, T) uint8 success per step, if declared.")
+
+    @property
+    def params(self) -> np.ndarray:
+        """(n, 0): the policies that produced the trajectories are never given."""
+        return np.zeros((len(self), 0), np.float32)
+
+    @property
+    def records(self) -> list[dict]:
+        """[{"task": name}] per row when "task" is declared, else [{}]."""
+        return [{"task": t} for t in self._tasks] if self._tasks is not None else [{} for _ in range(len(self))]
+
+    @property
+    def tasks(self) -> np.ndarray:
+        """(n,) task name of each row (needs "task")."""
+        return np.array(self._read("task"), dtype=object)
+
+    @property
+    def first_success_steps(self) -> np.ndarray:
+        """(n,) first successful step, -1 where none (needs "successes")."""
+        hit = self._read("successes").astype(bool)
+        return np.where(hit.any(axis=1), hit.argmax(axis=1), -1)
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def subset(self, rows) -> "ConditionView":
+        rows = np.asarray(rows, dtype=np.int64)
+        tasks = [self._tasks[i] for i in rows] if self._tasks is not None else None
+        return ConditionView(self._method, self._reads, self.lengths[rows],
+                             {k: v[rows] for k, v in self._arrays.items()}, tasks)
+
+    def for_task(self, task: str) -> "ConditionView":
+        return self.subset(np.flatnonzero(self.tasks == task))
+
+    def __repr__(self) -> str:
+        return f"ConditionView({len(self)} trajectories of method {self._method}; reads {', '.join(self._reads) or 'nothing'})"
+
+
+_ARRAY_FIELDS = ("states", "actions", "rewards", "successes")
+
+
+class TrainingZoo:
+    """The zoo as `fit` receives it: the training split and nothing else.
+
+    `checkpoints` (a PolicySet: the seen tasks' checkpoints, each with its own trajectory and
+    record: task, source, run_seed, configuration, step, success, first_success_step), `spec`,
+    `zoo_id`, `tasks` (the seen tasks), `settings` (the zoo's build settings) and `manifest` (those
+    four as a dict). The condition trajectories of every task, and the zoo's place on disk, stay
+    with the harness: `conditions` and `root` raise UndeclaredRead.
+    """
+
+    __slots__ = ("checkpoints", "spec", "zoo_id", "tasks", "settings")
+
+    def __init__(self, checkpoints: PolicySet, spec: PolicySpec, zoo_id: str, tasks: list[str], settings: dict):
+        self.checkpoints, self.spec, self.zoo_id, self.tasks, self.settings = checkpoints, spec, zoo_id, tasks, settings
+
+    @classmethod
+    def of(cls, zoo: Zoo) -> "TrainingZoo":
+        seen = list(zoo.manifest.get("seen_tasks", zoo.tasks))
+        rows = np.flatnonzero(np.isin(zoo.checkpoints.tasks, seen))
+        return cls(zoo.checkpoints.subset(rows), zoo.spec, zoo.zoo_id, seen,
+                   json.loads(json.dumps(zoo.manifest.get("settings", {}))))
+
+    @property
+    def manifest(self) -> dict:
+        return dict(zoo_id=self.zoo_id, seen_tasks=list(self.tasks), settings=self.settings,
+                    policy_spec=self.spec.to_dict())
+
+    @property
+    def conditions(self):
+        raise UndeclaredRead("fit receives the training split only (the seen tasks' checkpoints); "
+                             "the condition trajectories stay with the harness")
+
+    @property
+    def root(self):
+        raise UndeclaredRead("fit receives the zoo's training split, not its place on disk")
+
+    def __repr__(self) -> str:
+        return f"TrainingZoo({self.zoo_id}: {len(self.checkpoints)} checkpoints of {len(self.tasks)} seen tasks)"
 
 
 # ----------------------------------------------------------------------------- training progress

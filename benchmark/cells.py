@@ -1,11 +1,12 @@
-"""Cell execution (in a worker): propose policies for one cell and roll them out.
+"""Cell execution (in a worker): propose policies for one cell, check them, roll them out.
 
-The method gets the cell's condition trajectories with their policies' parameters removed
-(an (n, 0) array): what it may read is its `reads`, never the answer it should generate.
+The method gets a ConditionView of the cell's condition trajectories: its declared `reads`
+and nothing else, never the policies that produced them. Its proposal is checked before any
+rollout (`check_proposal`); an exception in `propose` or a refused proposal fails the cell
+with one line naming the method and the cell (MethodFailure).
 """
 from __future__ import annotations
 
-import dataclasses
 import functools
 import time
 from pathlib import Path
@@ -13,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmark.api import ParameterProposal
-from benchmark.errors import UserError
+from benchmark.api import ActorProposal, ConditionView, ParameterProposal
+from benchmark.errors import MethodFailure, one_line
 from benchmark.plan import Cell, ResolvedMethod, cell_conditions, proposal_seed
 from benchmark.training import load_model
 from benchmark.zoo.format import PolicySet, Zoo, load_zoo
@@ -30,9 +31,52 @@ def _cached_model(method: ResolvedMethod, directory: str, zoo_root: str):
     return load_model(method, Path(directory), _cached_zoo(zoo_root).spec)
 
 
-def without_params(conditions: PolicySet) -> PolicySet:
-    """The condition trajectories as a method sees them: parameters replaced by an (n, 0) array."""
-    return dataclasses.replace(conditions, params=np.zeros((len(conditions), 0), np.float32))
+def method_view(model, name: str, conditions: PolicySet) -> ConditionView:
+    """The condition trajectories as the trained `model` (registered as `name`) may see them."""
+    return ConditionView.of(conditions, name, type(model).reads_for(model.config))
+
+
+def proposal_problem(proposal, expected: int, spec) -> str | None:
+    """Why the harness refuses `proposal` for a cell that expects `expected` policies of
+    the family `spec` (None if it accepts it): its kind, shape, dtype, values or count."""
+    if isinstance(proposal, ParameterProposal):
+        params = proposal.params
+        if not isinstance(params, np.ndarray):
+            return f"params is a {type(params).__name__}, not a numpy array"
+        if proposal.spec != spec:
+            return f"proposed policies of spec {proposal.spec}, the zoo has {spec}"
+        if params.shape != (expected, spec.n_params):
+            return f"params has shape {params.shape}, expected ({expected}, {spec.n_params})"
+        if params.dtype != np.float32:
+            return f"params has dtype {params.dtype}, expected float32"
+        bad = ~np.isfinite(params)
+        if bad.any():
+            return (f"params has {int(bad.sum())} non-finite values in {int(bad.any(axis=1).sum())} "
+                    f"of {expected} policies")
+        return None
+    if isinstance(proposal, ActorProposal):
+        count = proposal.n_policies
+        if isinstance(count, bool) or not isinstance(count, (int, np.integer)):
+            return f"n_policies is a {type(count).__name__}, not an integer"
+        if count != expected:
+            return f"proposed {count} policies, expected {expected}"
+        if not callable(proposal.make_actor):
+            return "make_actor is not callable"
+        return None
+    return f"propose returned a {type(proposal).__name__}, not a ParameterProposal or ActorProposal"
+
+
+def checked_proposal(model, name: str, where: str, conditions: PolicySet, seed: int, spec):
+    """`model.propose` on the view of `conditions`, checked; MethodFailure (one line naming
+    the method and `where`, the cell) if it raises or proposes what the harness refuses."""
+    try:
+        proposal = model.propose(method_view(model, name, conditions), seed=seed)
+    except Exception as exc:
+        raise MethodFailure(f"method {name}, {where}: propose raised {one_line(exc)}") from exc
+    problem = proposal_problem(proposal, model.n_policies(len(conditions)), spec)
+    if problem:
+        raise MethodFailure(f"method {name}, {where}: {problem}")
+    return proposal
 
 
 def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -90,7 +134,7 @@ def run_cell(cell: Cell) -> dict:
     seed = proposal_seed(config)
     torch.manual_seed(seed)
     start = time.process_time()
-    proposal = model.propose(without_params(conditions), seed=seed)
+    proposal = checked_proposal(model, config["method"], f"cell {cell.cell_id}", conditions, seed, zoo.spec)
     propose_s = time.process_time() - start
     settings = config["eval"]
     common = dict(robot=config.get("robot"), max_steps=settings["max_steps"], stop_at_success=settings["stop_at_success"],
@@ -98,17 +142,11 @@ def run_cell(cell: Cell) -> dict:
                   keep_trajectories_of=tuple(range(settings["trajectories_kept"])))
     start = time.process_time()
     if isinstance(proposal, ParameterProposal):
-        if proposal.spec != zoo.spec:
-            raise UserError(f"{config['method']} proposed policies of spec {proposal.spec}, the zoo has {zoo.spec}")
         n_policies = len(proposal.params)
-        if n_policies == 0:
-            raise ValueError(f"{config['method']} proposed no policies")
         result = evaluate(config["task"], tuple(config["configurations"]), n_policies, params=proposal.params,
                           spec=zoo.spec, **common)
     else:
-        n_policies = proposal.n_policies
-        if n_policies == 0:
-            raise ValueError(f"{config['method']} proposed no policies")
+        n_policies = int(proposal.n_policies)
         result = evaluate(config["task"], tuple(config["configurations"]), n_policies,
                           make_actor=proposal.make_actor, **common)
     eval_s = time.process_time() - start

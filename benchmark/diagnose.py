@@ -105,7 +105,7 @@ def stage_policies(stage: str, model, zoo, rows: np.ndarray, seed: int) -> tuple
     `model` is the trained method (the control's model for the control stage; unused for the
     checkpoint stage); `rows` index the zoo's checkpoints (stages a-c) or conditions."""
     from benchmark.api import ParameterProposal
-    from benchmark.cells import without_params
+    from benchmark.cells import checked_proposal
 
     extra = {}
     if stage in ("checkpoint", "reconstruction"):
@@ -117,7 +117,7 @@ def stage_policies(stage: str, model, zoo, rows: np.ndarray, seed: int) -> tuple
             params = reconstructed
         return dict(params=params, spec=zoo.spec), extra
     source = zoo.checkpoints if stage == "own-trajectory" else zoo.conditions
-    proposal = model.propose(without_params(source.subset(rows)), seed=seed)
+    proposal = checked_proposal(model, type(model).name, f"diagnosis stage {stage}", source.subset(rows), seed, zoo.spec)
     if isinstance(proposal, ParameterProposal):
         return dict(params=proposal.params, spec=zoo.spec), extra
     return dict(make_actor=proposal.make_actor, n_policies=proposal.n_policies), extra
@@ -262,7 +262,8 @@ def diagnose(method_name: str, profile_name: str, results: Path, tasks: list[str
         failed += not outcome.ok
         atomic_write_json(_unit_path(run_dir, outcome.unit), dict(
             unit=dataclasses.asdict(outcome.unit), status="ok" if outcome.ok else "failed",
-            error=outcome.error, result=outcome.result, worker_cpu_s=round(outcome.seconds, 3)))
+            error=outcome.error, traceback=outcome.traceback, result=outcome.result,
+            worker_cpu_s=round(outcome.seconds, 3)))
 
     stored = [_read_unit(_unit_path(run_dir, unit)) for unit in units]
     frame = pd.DataFrame([_unit_row(unit, data) for unit, data in zip(units, stored)])

@@ -19,3 +19,17 @@ def unknown(kind: str, name: str, choices) -> UserError:
     return UserError(
         f"unknown {kind} {name!r}{did_you_mean(name, choices)}; valid: {', '.join(choices)}"
     )
+
+
+class MethodFailure(Exception):
+    """A method's own failure in one cell or one model (it raised, or proposed something the
+    harness refuses), in one line naming the method and the cell or model. The unit is
+    recorded as failed and the run goes on."""
+
+
+def one_line(exc: BaseException) -> str:
+    """The exception as one line: a MethodFailure's or UserError's message, else 'Type: first line'."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if isinstance(exc, (MethodFailure, UserError)):
+        return text or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -8,8 +8,8 @@ Ray starts at the first call that has work (a rerun with nothing left to do star
 stays up for the rest of the command: zoo, training and cells share one session, which
 `shutdown()` (called by the CLI at exit) ends. Each unit runs `fn(unit)` and its result comes
 back to the driver, which writes it (so a remote cluster needs no shared file system). A unit
-that raises is reported as failed with its traceback and the others go on; a worker process
-that dies is retried by Ray. A unit may report how far it is (`benchmark.api.report_progress`,
+that raises is reported as failed, with the exception in one line and its traceback apart, and
+the others go on; a worker process that dies is retried by Ray. A unit may report how far it is (`benchmark.api.report_progress`,
 e.g. a long training): the driver shows the latest report of every running unit beside the bar,
 with the ETA of its current stage (through a small Ray actor, so it works on any cluster).
 """
@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
+import threading
 import time
 import traceback
 from dataclasses import dataclass
@@ -25,7 +27,7 @@ from typing import Any, Callable, Iterator
 
 from tqdm import tqdm
 
-from benchmark.errors import UserError
+from benchmark.errors import UserError, one_line
 
 SINGLE_THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 CONNECT_TIMEOUT_S = 5.0
@@ -41,6 +43,9 @@ class Outcome:
     unit: Any
     result: Any = None
     error: str | None = None
+    """Why the unit failed, in one line (None if it did not)."""
+    traceback: str | None = None
+    """The failure's full traceback, for the run's log."""
     seconds: float = 0.0
 
     @property
@@ -105,7 +110,8 @@ def _progress_sink(board, label: str) -> Callable[[str, int, int], None]:
     return sink
 
 
-def _call(fn: Callable, unit, board=None, label: str | None = None) -> tuple[Any, str | None, float]:
+def _call(fn: Callable, unit, board=None, label: str | None = None) -> tuple[Any, str | None, str | None, float]:
+    """(result, error line, traceback, CPU seconds) of fn(unit)."""
     import torch
 
     from benchmark.api import set_progress_sink
@@ -114,9 +120,9 @@ def _call(fn: Callable, unit, board=None, label: str | None = None) -> tuple[Any
     set_progress_sink(_progress_sink(board, label) if board is not None else None)
     start = time.process_time()
     try:
-        return fn(unit), None, time.process_time() - start
-    except Exception:  # a failed unit is data: recorded, the run goes on
-        return None, traceback.format_exc(), time.process_time() - start
+        return fn(unit), None, None, time.process_time() - start
+    except Exception as exc:  # a failed unit is data: recorded, the run goes on
+        return None, one_line(exc), traceback.format_exc(), time.process_time() - start
     finally:
         set_progress_sink(None)
 
@@ -155,11 +161,11 @@ def execute(fn: Callable, units: list, workers: int = 0, address: str | None = N
 def _serial(fn, units, label, show) -> Iterator[Outcome]:
     board = _ShownBoard(show) if label else None
     for unit in units:
-        result, error, seconds = _call(fn, unit, board, label(unit) if label else None)
+        result, error, trace, seconds = _call(fn, unit, board, label(unit) if label else None)
         if board is not None:
             board.forget(label(unit))
             show(board.snapshot())
-        yield Outcome(unit, result, error, seconds)
+        yield Outcome(unit, result, error, trace, seconds)
 
 
 def check_address(address: str) -> None:
@@ -197,6 +203,18 @@ def _init_ray(workers: int, address: str | None) -> None:
     _started_here = True
 
 
+def _keep_sigterm_handler(start: Callable[[], None]) -> None:
+    """Run `start` (ray.init) and put the command's SIGTERM handler back afterwards: Ray
+    replaces it with its own, which aborts the driver with a native stack dump."""
+    main_thread = threading.current_thread() is threading.main_thread()
+    handler = signal.getsignal(signal.SIGTERM) if main_thread else None
+    try:
+        start()
+    finally:
+        if callable(handler):
+            signal.signal(signal.SIGTERM, handler)
+
+
 def _token_auth_as_for_a_local_cluster() -> None:
     """A plain `ray start --head` turns token authentication on when this user has a token
     (~/.ray/auth_token, written by any earlier local Ray), but Ray's driver picks the token up
@@ -223,7 +241,7 @@ def shutdown() -> None:
 def _ray(fn, units, workers, address, max_retries, label, show) -> Iterator[Outcome]:
     import ray
 
-    _init_ray(workers, address)
+    _keep_sigterm_handler(lambda: _init_ray(workers, address))
     remote_call = ray.remote(num_cpus=1, max_retries=max_retries)(_call)
     board = ray.remote(num_cpus=0)(ProgressBoard).remote() if label else None
     pending = {remote_call.remote(fn, unit, board, label(unit) if label else None): unit for unit in units}
@@ -234,12 +252,12 @@ def _ray(fn, units, workers, address, max_retries, label, show) -> Iterator[Outc
             for ref in done:
                 unit = pending.pop(ref)
                 try:
-                    result, error, seconds = ray.get(ref)
+                    result, error, trace, seconds = ray.get(ref)
                 except Exception as exc:  # the worker died more often than max_retries
-                    result, error, seconds = None, f"worker lost: {exc}", 0.0
+                    result, error, trace, seconds = None, f"worker lost: {one_line(exc)}", str(exc), 0.0
                 if board is not None:
                     board.forget.remote(label(unit))
-                yield Outcome(unit, result, error, seconds)
+                yield Outcome(unit, result, error, trace, seconds)
             if board is not None:
                 show(ray.get(board.snapshot.remote()))
     finally:

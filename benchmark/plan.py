@@ -15,7 +15,15 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmark.api import METHODS, config_from_dict, config_to_dict, parse_method_name, presets_of, reductions_of
+from benchmark.api import (
+    CONDITION_FIELDS,
+    METHODS,
+    config_from_dict,
+    config_to_dict,
+    parse_method_name,
+    presets_of,
+    reductions_of,
+)
 from benchmark.config import EXECUTION_ONLY, Profile, load_profile
 from benchmark.envs import EVAL_CONFIGURATIONS, domain_of
 from benchmark.errors import UserError, unknown
@@ -67,6 +75,11 @@ def resolve_method(name: str, profile: Profile) -> ResolvedMethod:
     values.update(profile.methods.get(base, {}) or {})
     values.update(overrides)
     config = config_from_dict(cls.Config, values, f"method {name}")
+    reads = cls.reads_for(config)
+    undeclarable = [field for field in reads if field not in CONDITION_FIELDS]
+    if isinstance(reads, str) or undeclarable:
+        raise UserError(f"method {name} declares reads {reads!r}; a method reads a tuple of "
+                        f"{', '.join(CONDITION_FIELDS)}")
     return ResolvedMethod(name, base, f"{cls.__module__}:{cls.__qualname__}", config_to_dict(config), zoo_overrides)
 
 

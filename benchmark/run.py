@@ -14,11 +14,12 @@ import sys
 import time
 from pathlib import Path
 
+from benchmark import executor
 from benchmark.envs import EVAL_CONFIGURATIONS
 from benchmark.executor import Outcome, execute
 from benchmark.plan import Plan, check_conditions, describe_method, estimate, plan, run_dir_for
 from benchmark.provenance import provenance
-from benchmark.store import cell_status, consolidate, write_cell, write_run
+from benchmark.store import cell_status, consolidate, failed_cells, write_cell, write_failures_log, write_run
 from benchmark.training import META, check_model, train_unit
 from benchmark.zoo.collect import build_zoo
 
@@ -74,16 +75,37 @@ def _models_to_train(planned: Plan, todo: list, zoos: dict) -> list:
     return jobs
 
 
-def _train(jobs: list, workers: int, address: str | None, desc: str, skipped: int) -> dict[str, str]:
-    """Train `jobs`; {model directory: error} of those that failed."""
+def _train(jobs: list, workers: int, address: str | None, desc: str, skipped: int) -> dict[str, Outcome]:
+    """Train `jobs`; {model directory: Outcome} of those that failed, each told in one line
+    (with its traceback under --verbose)."""
     failures = {}
     for outcome in execute(train_unit, jobs, workers=workers, address=address, desc=desc, skipped=skipped,
                            label=lambda job: f"{job.method.name}-s{job.seed}"):
         if not outcome.ok:
-            failures[outcome.unit.directory] = outcome.error
-    for directory, error in failures.items():
-        print(f"training failed for {Path(directory).name}:\n{error}", file=sys.stderr)
+            failures[outcome.unit.directory] = outcome
+    for outcome in failures.values():
+        print(f"training failed: {outcome.error}", file=sys.stderr)
+        if executor.VERBOSE and outcome.traceback:
+            print(outcome.traceback, file=sys.stderr)
     return failures
+
+
+MAX_FAILURE_LINES = 5
+"""Failed cells told on the terminal at the end of a run (all of them are in failures.log)."""
+
+
+def _tell_failures(run_dir: Path, cells: list) -> Path | None:
+    """Write failures.log; print the first failed cells' one-line reasons (tracebacks under
+    --verbose). The log's path, or None when no cell failed."""
+    failed = failed_cells(run_dir, cells)
+    log = write_failures_log(run_dir, failed)
+    for data in failed[:MAX_FAILURE_LINES]:
+        print(f"failed: {data['error']}", file=sys.stderr)
+        if executor.VERBOSE and data.get("traceback"):
+            print(data["traceback"], file=sys.stderr)
+    if len(failed) > MAX_FAILURE_LINES:
+        print(f"failed: ... and {len(failed) - MAX_FAILURE_LINES} more cells", file=sys.stderr)
+    return log if failed else None
 
 
 def _tables_of(run_dir: Path, cells: list) -> bool:
@@ -116,7 +138,9 @@ def run_suite(suite: str, profile: str, results: Path, methods: list[str] | None
     failures = _train(jobs, workers, address, f"train {planned.suite.name}: models", len(planned.trainings) - len(jobs))
     for cell in todo:
         if cell.model_dir in failures:
-            write_cell(run_dir, cell, Outcome(cell, error="training failed:\n" + failures[cell.model_dir]))
+            failure = failures[cell.model_dir]
+            write_cell(run_dir, cell, Outcome(cell, error=f"training failed: {failure.error}",
+                                              traceback=failure.traceback))
     runnable = [c for c in todo if c.model_dir not in failures]
     from benchmark.cells import run_cell
 
@@ -133,14 +157,16 @@ def run_suite(suite: str, profile: str, results: Path, methods: list[str] | None
         cells=[c.cell_id for c in cells], n_configurations=len(EVAL_CONFIGURATIONS),
         wall_s_last_invocation=round(time.time() - started, 1), provenance=provenance(version),
         zoos={zoo.zoo_id: zoo_provenance(zoo) for zoo in zoos.values()}, ok_cells=ok, failed_cells=failed))
+    log = _tell_failures(run_dir, cells)
+    details = f"; failures: {log}" if log else ""
     if ok:
         from benchmark.report.tables import write_summary, write_tables
 
         write_summary(run_dir)
         tables = write_tables(run_dir, reps=planned.profile.eval.bootstrap_reps)
-        print(f"{ok} cells ok, {failed} failed; tables: {tables}; summary: {run_dir / 'summary.csv'}")
+        print(f"{ok} cells ok, {failed} failed; tables: {tables}; summary: {run_dir / 'summary.csv'}{details}")
     else:
-        print(f"no cell finished ({failed} failed); see {run_dir / 'cells'}")
+        print(f"no cell finished ({failed} failed){details}")
     return 1 if failed else 0
 
 

@@ -1,10 +1,12 @@
 """The result store of a run directory: one JSON per cell, written atomically, and the tables
 consolidated from them.
 
-    DIR/cells/<cell_id>.json          status "ok" (episodes, policies, timings) or "failed" (error)
+    DIR/cells/<cell_id>.json          status "ok" (episodes, policies, timings) or "failed" (error
+                                      in one line, traceback)
     DIR/trajectories/<cell_id>.safetensors   kept trajectories (Figure 9)
     DIR/episodes.parquet, policies.parquet   the ok cells of the run's plan, concatenated
     DIR/run.json                      what the run was: suite, profile, methods, cells, provenance
+    DIR/failures.log                  every failed cell of the plan: its line and its traceback
 """
 from __future__ import annotations
 
@@ -60,7 +62,7 @@ def cell_status(run_dir: Path, cell_id: str) -> str | None:
 def write_cell(run_dir: Path, cell, outcome) -> None:
     """Store one cell's outcome (an executor Outcome): its episodes, or its error."""
     record = dict(cell_id=cell.cell_id, config=cell.config, provenance=provenance(cell.config["code_version"]),
-                  status="ok" if outcome.ok else "failed", error=outcome.error,
+                  status="ok" if outcome.ok else "failed", error=outcome.error, traceback=outcome.traceback,
                   worker_cpu_s=round(outcome.seconds, 3))
     if outcome.ok:
         data = outcome.result
@@ -105,3 +107,28 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
 def write_run(run_dir: Path, record: dict) -> None:
     """run.json: the run's description (suite, profile, methods, cell ids, counts, provenance)."""
     atomic_write_json(Path(run_dir) / "run.json", dict(record, format=RUN_FORMAT))
+
+
+def failed_cells(run_dir: Path, cells: list) -> list[dict]:
+    """The stored records of the plan's failed cells, in plan order."""
+    records = []
+    for cell in cells:
+        path = cell_path(run_dir, cell.cell_id)
+        if path.is_file():
+            data = read_cell(path)
+            if data["status"] != "ok":
+                records.append(data)
+    return records
+
+
+def write_failures_log(run_dir: Path, failed: list[dict]) -> Path:
+    """failures.log: each failed cell's one-line error and traceback (removed when none failed)."""
+    path = Path(run_dir) / "failures.log"
+    if not failed:
+        path.unlink(missing_ok=True)
+        return path
+    parts = [f"{data['cell_id']}: {data.get('error')}\n{data.get('traceback') or ''}".rstrip() + "\n" for data in failed]
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text("\n".join(parts))
+    tmp.replace(path)
+    return path

@@ -19,8 +19,8 @@ import shutil
 import time
 from pathlib import Path
 
-from benchmark.api import METHODS
-from benchmark.errors import UserError
+from benchmark.api import METHODS, TrainingZoo
+from benchmark.errors import MethodFailure, UserError, one_line
 from benchmark.policy import PolicySpec
 from benchmark.provenance import atomic_write_json, code_version, config_hash, provenance
 
@@ -71,7 +71,9 @@ def _checksums(directory: Path) -> dict[str, str]:
 
 
 def train_unit(job) -> dict:
-    """Worker: train one TrainingJob on its zoo and save it; returns its meta."""
+    """Worker: train one TrainingJob on its zoo's training split (a TrainingZoo: `fit` never
+    sees a condition trajectory) and save it; returns its meta. An exception in `fit` is a
+    MethodFailure naming the method and the model."""
     import torch
 
     from benchmark.zoo.format import load_zoo
@@ -82,7 +84,10 @@ def train_unit(job) -> dict:
     zoo = load_zoo(job.zoo_root)
     model = cls(job.method.build_config(), zoo.spec)
     start_cpu, start_wall = time.process_time(), time.time()
-    stats = model.fit(zoo, seed=job.seed) or {}
+    try:
+        stats = model.fit(TrainingZoo.of(zoo), seed=job.seed) or {}
+    except Exception as exc:
+        raise MethodFailure(f"method {job.method.name}, model {Path(job.directory).name}: fit raised {one_line(exc)}") from exc
     train_cpu = time.process_time() - start_cpu
     history = stats.pop("history", None)
     meta = dict(model_identity(job.method, zoo.zoo_id, job.seed), target=job.method.target,

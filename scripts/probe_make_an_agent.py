@@ -1,4 +1,4 @@
-"""Probes of a trained Make-An-Agent model behind the README's diagnosis reading.
+"""Probes of a trained Make-An-Agent model behind the diagnosis reading of docs/findings.md.
 
     python scripts/probe_make_an_agent.py --zoo results/zoo/<id> --model results/models/<dir> [--steps 10 50] [--tasks ...]
 
@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmark.cells import without_params
+from benchmark.cells import method_view
 from benchmark.config import load_profile
 from benchmark.diagnose import checkpoint_rows, stage_policies, summarise
 from benchmark.engine import evaluate
@@ -46,7 +46,7 @@ def main() -> None:
     unit = params / np.linalg.norm(params, axis=1, keepdims=True)
     for task in sorted(set(tasks)):
         rows = checkpoint_rows(zoo, task, 20)
-        generated = model.propose(without_params(zoo.checkpoints.subset(rows)), seed=1).params
+        generated = model.propose(method_view(model, args.method, zoo.checkpoints.subset(rows)), seed=1).params
         cos = (generated / np.linalg.norm(generated, axis=1, keepdims=True)) @ unit.T
         same_task = (tasks[cos.argmax(1)] == task).mean()
         same_run = (runs[cos.argmax(1)] == runs[rows]).mean()

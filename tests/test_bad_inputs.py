@@ -1,4 +1,4 @@
-"""Every bad input of the README's list ends in one line naming the problem and exit 2, with
+"""Every bad input of docs/usage.md's list ends in one line naming the problem and exit 2, with
 finished results untouched; a damaged model or zoo shard is rebuilt with one line saying so.
 
 The fast ones run the CLI in a subprocess (no MetaWorld stepping, no Ray, no training); the
@@ -16,7 +16,6 @@ import tempfile
 import time
 from types import SimpleNamespace
 
-import numpy as np
 import pytest
 import torch
 
@@ -280,38 +279,6 @@ def test_argparse_errors_are_one_line(cli):
 
 
 # the condition policies' parameters never reach a method
-def test_methods_get_no_condition_parameters(monkeypatch):
-    from test_generators_synthetic import synthetic_zoo
-
-    from benchmark import cells, engine
-    from benchmark.api import ParameterProposal
-
-    zoo = synthetic_zoo()
-    seen = {}
-
-    class Spy:
-        def propose(self, conditions, seed):
-            seen["params"] = conditions.params
-            seen["states"] = conditions.states
-            return ParameterProposal(np.zeros((len(conditions), zoo.spec.n_params), np.float32), zoo.spec)
-
-    class Result:
-        policy_id = config_index = first_success_step = length = np.zeros(1, np.int64)
-        success = np.zeros(1, bool)
-        episode_return = np.zeros(1)
-        kept_states = {}
-
-    task = zoo.conditions.tasks[0]
-    config = dict(method="spy", method_config={}, zoo_id="z", task=task, n_traj=3, setting="clean", seed=0,
-                  noise_std=0.0, configurations=[0], eval=dict(max_steps=5, stop_at_success=True, trajectories_kept=0))
-    monkeypatch.setattr(cells, "_cached_zoo", lambda root: zoo)
-    monkeypatch.setattr(cells, "_cached_model", lambda *args: (Spy(), {}))
-    monkeypatch.setattr(engine, "evaluate", lambda *args, **kwargs: Result())
-    out = cells.run_cell(cells.Cell("c", config, None, "", ""))
-    assert seen["params"].shape == (3, 0) and seen["states"].shape[0] == 3
-    assert np.isfinite(out["policies"]["cos_condition"]).all()  # the harness itself still has them
-
-
 def test_pickled_authors_file_names_the_offending_type(tmp_path, cli):
     class Payload:
         def __reduce__(self):

@@ -11,6 +11,8 @@ import pytest
 import torch
 
 from baselines import care, dt, hypernet, mtbc
+from benchmark.api import TrainingZoo
+from benchmark.cells import method_view, proposal_problem
 from benchmark.errors import UserError
 from benchmark.policy import METAWORLD_SPEC, BatchedPolicies, GaussianActor
 from benchmark.zoo.format import PolicySet, Zoo
@@ -72,7 +74,7 @@ def trained(zoo):
     out = {}
     for name, (cls, overrides, _) in CASES.items():
         method = cls(cls.Config(**overrides), SPEC)
-        out[name] = (method, method.fit(zoo, seed=0))
+        out[name] = (method, method.fit(TrainingZoo.of(zoo), seed=0))  # as the harness trains it
     return out
 
 
@@ -106,8 +108,9 @@ def test_training_loss_falls(trained, name):
 def test_proposals_have_the_documented_count_and_shapes(trained, zoo, name):
     method = trained[name][0]
     for task in ("reach", "reach-wall"):                       # a seen and an unseen task
-        conditions = zoo.conditions.for_task(task).subset([0, 1, 2])
-        proposal = method.propose(conditions, seed=0)
+        conditions = method_view(method, name, zoo.conditions.for_task(task).subset([0, 1, 2]))
+        proposal = method.propose(conditions, seed=0)      # reads only what it declares, or raises
+        assert proposal_problem(proposal, method.n_policies(3), SPEC) is None
         if name == "mtbc" or name == "hypernet":
             assert isinstance(proposal, ParameterProposal) and proposal.spec == SPEC
             assert proposal.params.shape == (3, SPEC.n_params) and proposal.params.dtype == np.float32
@@ -196,8 +199,8 @@ def test_care_metadata_embedding_is_deterministic_and_meaningful():
 def test_bad_conditions_raise_user_errors(trained, zoo):
     method = trained["mtbc"][0]
     mixed = PolicySet.concatenate([zoo.conditions.for_task("reach"), zoo.conditions.for_task("reach-wall")], SPEC)
-    with pytest.raises(UserError, match="one task"):
-        method.propose(mixed, seed=0)
+    with pytest.raises(UserError, match="one task"):  # CARE reads the task (mtbc without its one-hot does not)
+        trained["care"][0].propose(mixed, seed=0)
     with pytest.raises(UserError, match="no trajectories"):
         method.propose(zoo.conditions.subset([]), seed=0)
     with pytest.raises(UserError, match="description"):

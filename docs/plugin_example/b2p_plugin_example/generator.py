@@ -11,10 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmark.api import Method, ParameterProposal
+from benchmark.api import ConditionView, Method, ParameterProposal, TrainingZoo
 from benchmark.errors import UserError
 from benchmark.policy import PolicySpec
-from benchmark.zoo.format import PolicySet, Zoo
 
 
 @dataclass
@@ -30,19 +29,20 @@ class ZooGaussian(Method):
 
     name = "zoo-gaussian"
     Config = Config
+    reads = ()  # the number of condition trajectories only
 
     def __init__(self, config: Config, spec: PolicySpec):
         super().__init__(config, spec)
         self.mean = self.std = None
 
-    def fit(self, zoo: Zoo, seed: int) -> dict:
+    def fit(self, zoo: TrainingZoo, seed: int) -> dict:
         if zoo.spec != self.spec:
             raise UserError(f"zoo-gaussian: zoo spec {zoo.spec} differs from {self.spec}")
         self.mean = zoo.checkpoints.params.mean(axis=0)
         self.std = zoo.checkpoints.params.std(axis=0)
         return {"n_checkpoints": len(zoo.checkpoints), "mean_std": float(self.std.mean())}
 
-    def propose(self, conditions: PolicySet, seed: int) -> ParameterProposal:
+    def propose(self, conditions: ConditionView, seed: int) -> ParameterProposal:
         if self.mean is None:
             raise UserError("zoo-gaussian: propose called before fit or load")
         noise = np.random.default_rng(seed).standard_normal((len(conditions), self.spec.n_params))
