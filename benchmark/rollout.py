@@ -31,12 +31,14 @@ class Trajectory:
         return self.first_success_step >= 0
 
 
-def rollout(env, act, max_steps: int | None = None, steps_after_success: int | None = None) -> Trajectory:
+def rollout(env, act, max_steps: int | None = None, steps_after_success: int | None = None,
+            min_steps: int = 0) -> Trajectory:
     """Run `act(obs) -> action` from a reset of `env`.
 
     Stops after `max_steps` (default: the env's horizon, `env.max_path_length`), or `steps_after_success` steps after the first success when
     given (the zoo keeps only that much: the methods read the first steps and the states
-    right after success).
+    right after success), but never before `min_steps` steps (so a window of that many steps
+    is never padding).
     """
     max_steps = env.max_path_length if max_steps is None else max_steps
     obs, _ = env.reset()
@@ -51,7 +53,7 @@ def rollout(env, act, max_steps: int | None = None, steps_after_success: int | N
         success = bool(info["success"])
         successes.append(success)
         if success and steps_after_success is not None and stop_at == max_steps:
-            stop_at = min(max_steps, t + 1 + steps_after_success)
+            stop_at = min(max_steps, max(min_steps, t + 1 + steps_after_success))
         obs = next_obs
         if t + 1 >= stop_at or truncated:
             break

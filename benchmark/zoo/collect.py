@@ -104,7 +104,11 @@ class ZooSettings:
 
     def distill_config(self, task: str) -> distill.DistillConfig:
         """The DistillConfig of `task`'s runs: `distill`, then `distill_tasks[task]`."""
-        return distill.DistillConfig(**{**self.distill, **self.distill_tasks.get(task, {})})
+        values = {**self.distill, **self.distill_tasks.get(task, {})}
+        unknown = sorted(set(values) - {f.name for f in dataclasses.fields(distill.DistillConfig)})
+        if unknown:
+            raise UserError(f"zoo settings: unknown distill key(s) {', '.join(unknown)} for {task}")
+        return distill.DistillConfig(**values)
 
     def identity(self) -> dict:
         """Everything the zoo's content depends on."""

@@ -4,14 +4,24 @@ One run = one (task, run seed) on the run's fixed configuration:
 
 1. roll out the scripted expert once; its (state, action) pairs start the dataset;
 2. DAgger: train the actor, roll the *learner* out, relabel every visited state with the
-   expert's action, aggregate, repeat. While the learner does not yet succeed, each
-   iteration also records one stochastic rollout (actions sampled from the actor's
-   Gaussian): these are the run's sub-optimal **condition trajectories**, the analogue
-   of the paper's early-training replay-buffer episodes;
+   expert's action, aggregate, repeat;
 3. once the deterministic learner succeeds, keep training and harvest **checkpoints**:
    every `snapshot_every` updates a snapshot is evaluated on the configuration, and kept
    when it succeeds and differs from the last kept one by at least `min_relative_change`
    (relative L2 distance of the parameter vectors).
+
+The run's sub-optimal **condition trajectories** are stochastic rollouts of the learner
+(actions sampled from the actor's Gaussian) on the run's configuration, drawn by one of two
+recipes (`condition_recipe`):
+
+- "before-success": one per DAgger iteration while the learner does not yet succeed (the
+  first `conditions_per_run` iterations): a harder protocol, prompts from before the run
+  first succeeds.
+- "training-window": the paper's, whose conditions come from the SAC replay buffer of the
+  first 0.5M steps of runs whose checkpoints span ~0.94M steps after first success. The run
+  trains for `max_updates` updates (the window's end at least) and records its conditions at
+  evenly spaced updates over the first `condition_window` of them, before and after the
+  first success alike; each record's `step` is the update it was drawn at.
 
 With `configurations_per_run` K > 1 the run trains on K configurations (its own first, then
 `extra_configurations`): the expert is demonstrated and the learner relabelled on all of
@@ -43,6 +53,7 @@ import numpy as np
 import torch
 
 from benchmark.envs import domain_of, expert_policy, make_env, train_configuration
+from benchmark.errors import UserError
 from benchmark.policy import GaussianActor, PolicySpec
 from benchmark.rollout import Trajectory, rollout, trajectories_to_arrays
 from benchmark.zoo.format import PolicySet, empty_policy_set
@@ -57,7 +68,16 @@ class DistillConfig:
     checkpoints_per_run: int = 20
     """Successful, distinct snapshots harvested per run (0: conditions only)."""
     conditions_per_run: int = 10
-    """Stochastic early-training rollouts recorded as condition trajectories."""
+    """Stochastic rollouts of the learner recorded as condition trajectories."""
+    condition_recipe: str = "before-success"
+    """When the conditions are drawn: 'before-success' (the DAgger iterations before the first
+    success) or 'training-window' (evenly over the first `condition_window` of `max_updates`;
+    see the module docstring)."""
+    condition_window: float = 0.4
+    """Share of the run's `max_updates` the 'training-window' conditions are drawn from."""
+    min_steps: int = 0
+    """Every recorded trajectory runs at least this many steps, success or not (60: what the
+    embedding reads is never padding)."""
     updates_per_iteration: int = 75
     """Gradient steps between DAgger rollouts before the first success."""
     snapshot_every: int = 20
@@ -87,9 +107,16 @@ class DistillConfig:
     harvest_lr: float | None = None
     """Adam learning rate once the learner succeeds, while harvesting (None: `lr`). Meant to keep
     a fragile success across snapshots; on NutAssemblyRound 1e-4 harvested more slowly than 1e-3
-    (README, Robosuite), probably as smaller steps fall under `min_relative_change` more often."""
+    (docs/robosuite.md), probably as smaller steps fall under `min_relative_change` more often."""
+
+    def __post_init__(self):
+        if self.condition_recipe not in CONDITION_RECIPES:
+            raise UserError(f"distill: condition_recipe {self.condition_recipe!r}; valid: {', '.join(CONDITION_RECIPES)}")
+        if not 0 < self.condition_window <= 1:
+            raise UserError(f"distill: condition_window must lie in (0, 1], got {self.condition_window}")
 
 
+CONDITION_RECIPES = ("before-success", "training-window")
 EXTRA_CONFIGURATION_STRIDE = 10_000
 """Extra configuration k of run r is train_configuration(r + k * stride): disjoint across runs
 (r < stride) and inside the zoo's range."""
@@ -100,6 +127,13 @@ def extra_configurations(run_seed: int, count: int) -> list[int]:
     if count and run_seed >= EXTRA_CONFIGURATION_STRIDE:
         raise ValueError(f"run seed {run_seed} >= {EXTRA_CONFIGURATION_STRIDE}: no room for extra configurations")
     return [train_configuration(run_seed + k * EXTRA_CONFIGURATION_STRIDE) for k in range(1, count + 1)]
+
+
+def condition_updates(config: DistillConfig) -> list[int]:
+    """The updates at which a 'training-window' run records its conditions: evenly spaced over
+    the first `condition_window` of `max_updates`, the last at the window's end."""
+    window = config.condition_window * config.max_updates
+    return [max(1, round((k + 1) * window / config.conditions_per_run)) for k in range(config.conditions_per_run)]
 
 
 def shared_initialisation(task: str, spec: PolicySpec) -> GaussianActor:
@@ -156,12 +190,14 @@ def run_distill(task: str, run_seed: int, configuration: int, config: DistillCon
         actor.load_state_dict(shared_initialisation(task, spec).state_dict())
     optimizer = torch.optim.Adam(actor.parameters(), lr=config.lr)
 
-    demo = rollout(env, lambda obs: _expert_actions(expert, obs[None])[0], steps_after_success=config.steps_after_success)
+    demo = rollout(env, lambda obs: _expert_actions(expert, obs[None])[0], steps_after_success=config.steps_after_success,
+                             min_steps=config.min_steps)
     data_states = [demo.states]
     data_actions = [_expert_actions(expert, demo.states)]
     for extra_env in extra_envs:
         extra_demo = rollout(extra_env, lambda obs: _expert_actions(expert, obs[None])[0],
-                             steps_after_success=config.steps_after_success)
+                             steps_after_success=config.steps_after_success,
+                             min_steps=config.min_steps)
         data_states.append(extra_demo.states)
         data_actions.append(_expert_actions(expert, extra_demo.states))
 
@@ -205,7 +241,8 @@ def run_distill(task: str, run_seed: int, configuration: int, config: DistillCon
         True if it succeeds on all of them."""
         ok = True
         for extra_env in extra_envs:
-            trajectory = rollout(extra_env, act_deterministic, steps_after_success=config.steps_after_success)
+            trajectory = rollout(extra_env, act_deterministic, steps_after_success=config.steps_after_success,
+                             min_steps=config.min_steps)
             aggregate(trajectory)
             ok = ok and trajectory.success
         return ok
@@ -213,20 +250,34 @@ def run_distill(task: str, run_seed: int, configuration: int, config: DistillCon
     cond_params, cond_trajs, cond_records = [], [], []
     ckpt_params, ckpt_trajs, ckpt_records = [], [], []
     first_success_update = None
+    windowed = config.condition_recipe == "training-window"
+    due = condition_updates(config) if windowed else []
+
+    def record_condition():
+        noisy = rollout(condition_env, act_stochastic, steps_after_success=config.steps_after_success,
+                        min_steps=config.min_steps)
+        cond_params.append(actor.flat_parameters())
+        cond_trajs.append(noisy)
+        cond_records.append(_record(task, run_seed, configuration, updates, noisy, condition_robot,
+                                    quality=_quality(noisy, domain.reward_max)))
+
+    def record_due_conditions():
+        while due and updates >= due[0]:
+            due.pop(0)
+            record_condition()
 
     # DAgger until the deterministic learner succeeds on the configuration.
     while updates < config.max_updates:
         train(config.updates_per_iteration)
-        if len(cond_trajs) < config.conditions_per_run:
-            noisy = rollout(condition_env, act_stochastic, steps_after_success=config.steps_after_success)
-            cond_params.append(actor.flat_parameters())
-            cond_trajs.append(noisy)
-            cond_records.append(_record(task, run_seed, configuration, updates, noisy, condition_robot,
-                                        quality=_quality(noisy, domain.reward_max)))
-        learner = rollout(env, act_deterministic, steps_after_success=config.steps_after_success)
+        if windowed:
+            record_due_conditions()
+        elif len(cond_trajs) < config.conditions_per_run:
+            record_condition()
+        learner = rollout(env, act_deterministic, steps_after_success=config.steps_after_success,
+                          min_steps=config.min_steps)
         aggregate(learner)
         succeeded = learner.success and (not extra_envs or succeeds_everywhere())
-        if succeeded and len(cond_trajs) >= config.conditions_per_run:
+        if succeeded and (windowed or len(cond_trajs) >= config.conditions_per_run):
             first_success_update = updates
             break
         if succeeded and first_success_update is None:
@@ -241,11 +292,15 @@ def run_distill(task: str, run_seed: int, configuration: int, config: DistillCon
             group["lr"] = config.harvest_lr
     last_kept = None
     snapshots_tried = 0
-    while (first_success_update is not None and len(ckpt_params) < config.checkpoints_per_run
+    while (first_success_update is not None and (len(ckpt_params) < config.checkpoints_per_run or due)
            and updates < config.max_updates):
         train(config.snapshot_every)
+        record_due_conditions()
+        if len(ckpt_params) >= config.checkpoints_per_run:
+            continue  # training goes on to the end of the conditions' window
         snapshots_tried += 1
-        trajectory = rollout(env, act_deterministic, steps_after_success=config.steps_after_success)
+        trajectory = rollout(env, act_deterministic, steps_after_success=config.steps_after_success,
+                             min_steps=config.min_steps)
         if snapshots_tried % config.dagger_every == 0:
             aggregate(trajectory)
         if not trajectory.success or (extra_envs and not succeeds_everywhere()):
