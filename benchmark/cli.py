@@ -1,7 +1,8 @@
 """`python -m benchmark {list,collect,check-zoo,train,run,report,import-authors,diagnose}`: the CLI.
 
-Every user error (unknown name, damaged file, mismatched zoo, bad option) prints one line and
-exits 2; SIGTERM stops a command as Ctrl-C does (exit 130, finished work kept).
+Also installed as the `b2p-bench` console script. Every user error (unknown name, damaged file,
+mismatched zoo, bad option) prints one line and exits 2; SIGTERM stops a command as Ctrl-C does
+(exit 130, finished work kept). `--version` prints the package version and the code version.
 """
 from __future__ import annotations
 
@@ -38,16 +39,18 @@ def _count(minimum: int):
     return parse
 
 
-def _add_common(parser, profile_default="mini"):
+def _add_common(parser, profile_default="standard"):
     from benchmark.config import profile_names
 
     parser.add_argument("--profile", default=profile_default,
-                        help=f"{' | '.join(profile_names())} (default: %(default)s)")
+                        help=f"budget profile: {' | '.join(profile_names())} (default: %(default)s; "
+                             "the README's headline results use standard)")
     parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS,
                         help="root of zoos, trained models and runs (default: %(default)s, env B2P_RESULTS)")
     parser.add_argument("--workers", type=_count(0), default=2,
                         help="local Ray workers; 0 runs serially in this process (default: %(default)s)")
-    parser.add_argument("--address", default=None, help="join an existing Ray cluster (or set RAY_ADDRESS)")
+    parser.add_argument("--address", default=None,
+                        help="join an existing Ray cluster at this address instead of starting one (or set RAY_ADDRESS)")
 
 
 def writable_results(results: Path) -> Path:
@@ -177,25 +180,78 @@ def cmd_import_authors(args) -> int:
 
 # ----------------------------------------------------------------------------- wiring
 
+DESCRIPTION = """\
+b2p-bench evaluates behaviour-to-policy methods: each reads a few trajectories of an agent and
+outputs the weights of a policy network. A run builds (or finds) the policy zoo, trains every
+method of a suite, evaluates their proposed policies on held-out configurations cell by cell and
+writes the paper's tables and figures; everything is cached and a killed run resumes."""
+
+EPILOG = """\
+usual workflow:
+  python -m benchmark run --suite smoke --profile smoke                 # the whole pipeline in minutes
+  python -m benchmark run --suite unseen --profile standard --dry-run   # the plan and its cost
+  python -m benchmark run --suite unseen --profile standard             # the main job
+  python -m benchmark report --results results/runs/unseen-standard     # Markdown + HTML report
+
+`python -m benchmark list` names the suites, profiles and methods; `COMMAND --help` lists a
+command's options. Also installed as `b2p-bench`."""
+
+
+def version_string() -> str:
+    """'b2p-bench <package version> (code <git short hash or 'unknown'>)'."""
+    from importlib import metadata
+
+    from benchmark.provenance import code_version
+
+    try:
+        package = metadata.version("b2p-bench")
+    except metadata.PackageNotFoundError:
+        package = "unknown"
+    code = code_version()
+    commit, plus, suffix = code.partition("+")
+    if len(commit) == 40 and all(c in "0123456789abcdef" for c in commit):
+        code = commit[:7] + plus + suffix
+    return f"b2p-bench {package} (code {code})"
+
+
+class _Version(argparse.Action):
+    """`--version`, computed only when asked (the code version runs git)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(version_string())
+        parser.exit(0)
+
+
+def _command(sub, name: str, help: str, **kwargs):
+    """A subcommand whose --help opens with its one-line help."""
+    return sub.add_parser(name, help=help, description=help[0].upper() + help[1:] + ".", **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m benchmark", description=__doc__.splitlines()[0])
-    parser.add_argument("--verbose", action="store_true", help="show Ray's own log lines")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="python -m benchmark", description=DESCRIPTION, epilog=EPILOG,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action=_Version, help="print the package and code version, and exit")
+    parser.add_argument("--verbose", action="store_true",
+                        help="show Ray's own log lines and the tracebacks of failed cells and trainings")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    sub.add_parser("list", help="tasks, profiles, suites and methods").set_defaults(func=cmd_list)
+    _command(sub, "list", "tasks, profiles, suites and methods").set_defaults(func=cmd_list)
 
-    collect = sub.add_parser("collect", help="build (or find) the policy zoo of a profile")
+    collect = _command(sub, "collect", "build (or find) the policy zoo of a profile")
     _add_common(collect)
     collect.add_argument("--tasks", nargs="+", default=None, help="restrict the zoo to these tasks")
     collect.add_argument("--domain", default="metaworld",
                          help="whose zoo: the profile's section of this domain (default: %(default)s)")
     collect.set_defaults(func=cmd_collect)
 
-    check = sub.add_parser("check-zoo", help="validate a zoo directory and summarise it")
-    check.add_argument("path", type=Path)
+    check = _command(sub, "check-zoo", "validate a zoo directory and summarise it")
+    check.add_argument("path", type=Path, help="a zoo directory, results/zoo/<zoo id>")
     check.set_defaults(func=cmd_check_zoo)
 
-    run = sub.add_parser("run", help="evaluate a suite: zoo -> training -> cells -> tables")
+    run = _command(sub, "run", "evaluate a suite: zoo -> training -> cells -> tables")
     _add_common(run)
     run.add_argument("--suite", required=True, help="suite name (see `list`) or path to a suite YAML file")
     run.add_argument("--methods", nargs="+", default=None, help="override the suite's methods (NAME or NAME[key=value])")
@@ -203,19 +259,19 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--settings", nargs="+", default=None,
                      help="override the suite's settings (clean, noisy, successful); a clean and a noisy cell "
                           "of one method, task and seed share their proposals in any suite")
-    run.add_argument("--tag", default=None, help="suffix of the run directory name")
+    run.add_argument("--tag", default=None, help="suffix of the run directory name (<suite>-<profile>-<tag>)")
     run.add_argument("--dry-run", action="store_true", help="print the plan and its cost, run nothing")
     run.set_defaults(func=cmd_run)
 
-    train = sub.add_parser("train", help="train (or find) one method on the profile's zoo")
+    train = _command(sub, "train", "train (or find) one method on the profile's zoo")
     _add_common(train)
-    train.add_argument("--method", required=True)
-    train.add_argument("--seed", type=_count(0), default=0)
+    train.add_argument("--method", required=True, help="method name, NAME or NAME[key=value] (see `list`)")
+    train.add_argument("--seed", type=_count(0), default=0, help="training seed (default: %(default)s)")
     train.add_argument("--domain", default="metaworld",
                        help="train on the profile's zoo of this domain (default: %(default)s)")
     train.set_defaults(func=cmd_train)
 
-    report = sub.add_parser("report", help="tables and figures from a stored run (no rerun)")
+    report = _command(sub, "report", "tables and figures from a stored run (no rerun)")
     report.add_argument("--results", required=True, type=Path, nargs="+",
                         help="a run directory, results/runs/<suite>-<profile>; several make one report "
                              "(e.g. the four Figure-12 ablation runs)")
@@ -224,7 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--reps", type=_count(1), default=2000, help="bootstrap repetitions (default: %(default)s)")
     report.set_defaults(func=cmd_report)
 
-    authors = sub.add_parser("import-authors", help="import one of the Make-An-Agent authors' released dataset files")
+    authors = _command(sub, "import-authors", "import one of the Make-An-Agent authors' released dataset files")
     authors.add_argument("file", type=Path, help="a raw release file (.pt dict of param, traj, task)")
     authors.add_argument("--task", required=True, help="the task of its rows (the file carries no label)")
     authors.add_argument("--out", type=Path, required=True, help="directory to write <task>.safetensors and .json into")

@@ -1,7 +1,7 @@
 """Memorisation controls (Zeng et al. 2025, "Generalization or Memorization?"): methods that
 only look training checkpoints up, against which a weight generator must show it does more.
 
-All three read the same behaviour features of every trajectory: the inputs of
+All of them read the same behaviour features of every trajectory: the inputs of
 Make-An-Agent's embedding (trajectory features of the first `traj_steps` steps and the
 `success_states` states from the first success, benchmark.zoo.features), concatenated and
 min-max normalised to [-1, 1] with statistics of the training checkpoints. It is a fixed
@@ -11,10 +11,18 @@ Distances are Euclidean in that space.
 - nearest-checkpoint: the training checkpoint whose own trajectory is nearest the condition
   trajectory; its parameters are returned unchanged (an exact zoo row).
 - noisy-checkpoint: the "nearest task" is the task of that nearest checkpoint; a seeded random
-  checkpoint of that task plus Gaussian noise of std `noise_std` on every parameter.
+  checkpoint of that task plus Gaussian noise of std `noise_std` on every parameter. Run at
+  the amplitudes of NOISE_SWEEP it traces the critique's success-novelty frontier.
 - mean-checkpoint: the element-wise mean of all checkpoints of the nearest task.
+- k-mean-checkpoint: the element-wise mean of `k` seeded random checkpoints of the nearest task
+  (all of them when it has fewer), as they are or, with `aligned`, each first permuted into
+  the hidden-unit order of the first one (benchmark.align.align_to).
+- gaussian-checkpoint: a sample of a per-coordinate Gaussian fitted to the nearest task's
+  checkpoints: mean + scale * std * N(0, 1) on every parameter.
 
-Each proposes one policy per condition trajectory, in row order.
+Each proposes one policy per condition trajectory, in row order; the random ones draw from
+`np.random.default_rng([seed, i])` for condition row i, so proposal i depends on the seed,
+i and that row's trajectory only.
 """
 from __future__ import annotations
 
@@ -23,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from benchmark.align import align_to
 from benchmark.api import Method, ParameterProposal, config_to_dict
 from benchmark.errors import UserError
 from benchmark.policy import PolicySpec
@@ -48,6 +57,31 @@ class NoisyConfig(FeatureConfig):
 
     noise_std: float = 0.01
     """Std of the Gaussian noise added to every parameter (zoo parameters have std ~0.1)."""
+
+
+NOISE_SWEEP = (0.001, 0.003, 0.01, 0.03, 0.1)
+"""noise_std values of the success-novelty frontier (the novelty report's noise sweep): one
+variant each, written `noisy-checkpoint[noise_std=0.001]` ... `noisy-checkpoint[noise_std=0.1]`.
+Half a decade apart from well inside a checkpoint's own neighbourhood (0.001) to the size of
+the zoo's parameters themselves (0.1, their std is ~0.1); the default 0.01 is one of them."""
+
+
+@dataclass
+class KMeanConfig(FeatureConfig):
+    """Features plus the averaging of k-mean-checkpoint."""
+
+    k: int = 16
+    """Checkpoints of the nearest task averaged (all of them when the task has fewer); at least 1."""
+    aligned: bool = False
+    """Permute every one of the k into the hidden-unit order of the first before averaging."""
+
+
+@dataclass
+class GaussianConfig(FeatureConfig):
+    """Features plus the spread of gaussian-checkpoint."""
+
+    scale: float = 1.0
+    """Factor on the fitted per-parameter std (0 gives the task's mean checkpoint)."""
 
 
 def behaviour_features(data: PolicySet, config: FeatureConfig) -> np.ndarray:
@@ -98,6 +132,10 @@ class CheckpointLookup(Method):
         d2 = (query ** 2).sum(1)[:, None] - 2 * query @ self.features.T + (self.features ** 2).sum(1)[None, :]
         return d2.argmin(axis=1)
 
+    def task_rows(self, nearest_row: int) -> np.ndarray:
+        """Rows of every training checkpoint of the task of checkpoint `nearest_row`, in zoo order."""
+        return np.flatnonzero(self.tasks == self.tasks[nearest_row])
+
     def propose(self, conditions: PolicySet, seed: int) -> ParameterProposal:
         if len(conditions) == 0:
             return ParameterProposal(np.zeros((0, self.spec.n_params), np.float32), self.spec)
@@ -136,14 +174,20 @@ class NearestCheckpoint(CheckpointLookup):
 
 
 class NoisyCheckpoint(CheckpointLookup):
-    """A random checkpoint of the nearest task plus N(0, noise_std^2) on every parameter."""
+    """A random checkpoint of the nearest task plus N(0, noise_std^2) on every parameter.
+
+    The critique's success-novelty frontier: as noise_std grows a proposal moves away from
+    every training checkpoint (more "novel") and, past some amplitude, stops succeeding. A
+    generator whose policies are as novel as noisy-checkpoint's at some amplitude but succeed
+    less often does no better than perturbing a memorised checkpoint. The novelty report runs
+    the amplitudes of NOISE_SWEEP as variants, `noisy-checkpoint[noise_std=0.03]` and so on.
+    """
 
     name = "noisy-checkpoint"
     Config = NoisyConfig
 
     def _policy(self, nearest_row, rng):
-        rows = np.flatnonzero(self.tasks == self.tasks[nearest_row])
-        base = self.params[rng.choice(rows)]
+        base = self.params[rng.choice(self.task_rows(nearest_row))]
         return base + rng.normal(0.0, self.config.noise_std, base.shape).astype(np.float32)
 
 
@@ -153,4 +197,67 @@ class MeanCheckpoint(CheckpointLookup):
     name = "mean-checkpoint"
 
     def _policy(self, nearest_row, rng):
-        return self.params[self.tasks == self.tasks[nearest_row]].mean(axis=0)
+        return self.params[self.task_rows(nearest_row)].mean(axis=0)
+
+
+class KMeanCheckpoint(CheckpointLookup):
+    """The mean of k random checkpoints of the nearest task (the critique's averaging control).
+
+    The k rows are drawn without replacement (all of the task's when it has at most k), in
+    random order. Unaligned, the mean of independently trained networks mixes unrelated hidden
+    units and usually fails; with `aligned`, each of the k is first permuted into the hidden-unit
+    order of the first drawn (benchmark.align.align_to, which leaves its function unchanged), so
+    the mean averages matching units. k=1 returns one checkpoint unchanged. Averages are taken in
+    float64.
+    """
+
+    name = "k-mean-checkpoint"
+    Config = KMeanConfig
+
+    def __init__(self, config, spec: PolicySpec):
+        if isinstance(config.k, bool) or not isinstance(config.k, int) or config.k < 1:
+            raise UserError(f"{self.name}: k must be a positive integer, got {config.k!r}")
+        super().__init__(config, spec)
+
+    def _policy(self, nearest_row, rng):
+        rows = self.task_rows(nearest_row)
+        chosen = rng.choice(rows, size=min(self.config.k, len(rows)), replace=False)
+        members = self.params[chosen].astype(np.float64)
+        if self.config.aligned and len(members) > 1:
+            members[1:] = [align_to(m, members[0], self.spec) for m in members[1:]]
+        return members.mean(axis=0)
+
+
+class GaussianCheckpoint(CheckpointLookup):
+    """A sample of a per-coordinate Gaussian fitted to the nearest task's checkpoints.
+
+    Every parameter independently: task mean + scale * task std * N(0, 1), the mean and
+    (population, ddof=0) std over all of the task's training checkpoints. The statistics are
+    computed from the stored checkpoints on first use per task, so the saved state is that of
+    the other controls.
+    """
+
+    name = "gaussian-checkpoint"
+    Config = GaussianConfig
+
+    def __init__(self, config, spec: PolicySpec):
+        if config.scale < 0:
+            raise UserError(f"{self.name}: scale must be >= 0, got {config.scale!r}")
+        super().__init__(config, spec)
+        self._stats: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def fit(self, zoo: Zoo, seed: int) -> dict:
+        self._stats = {}
+        return super().fit(zoo, seed)
+
+    def task_statistics(self, nearest_row: int) -> tuple[np.ndarray, np.ndarray]:
+        """(mean (P,), std (P,)) float64 over the checkpoints of the task of `nearest_row`."""
+        task = str(self.tasks[nearest_row])
+        if task not in self._stats:
+            members = self.params[self.task_rows(nearest_row)].astype(np.float64)
+            self._stats[task] = (members.mean(axis=0), members.std(axis=0))
+        return self._stats[task]
+
+    def _policy(self, nearest_row, rng):
+        mean, std = self.task_statistics(nearest_row)
+        return mean + self.config.scale * std * rng.standard_normal(mean.shape)

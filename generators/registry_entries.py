@@ -14,5 +14,16 @@ MAKE_AN_AGENT = MethodEntry(
                  "condition": "condition given to the generator"},
     value_order={"condition": ["h", "v", "h+v", "raw"]})
 NEAREST_CHECKPOINT = MethodEntry("generators.controls:NearestCheckpoint", display="nearest ckpt", rank=5)
-NOISY_CHECKPOINT = MethodEntry("generators.controls:NoisyCheckpoint", display="noisy ckpt", rank=6)
+NOISY_CHECKPOINT = MethodEntry(
+    "generators.controls:NoisyCheckpoint", display="noisy ckpt", rank=6,
+    axis_labels={"noise_std": "noise std (parameter units)"},
+    # generators.controls.NOISE_SWEEP as variant values are written (importing it would import torch)
+    value_order={"noise_std": ["0.001", "0.003", "0.01", "0.03", "0.1"]})
 MEAN_CHECKPOINT = MethodEntry("generators.controls:MeanCheckpoint", display="mean ckpt", rank=7)
+K_MEAN_CHECKPOINT = MethodEntry(
+    "generators.controls:KMeanCheckpoint", display="k-mean ckpt", rank=10,
+    axis_labels={"k": "checkpoints averaged (count)", "aligned": "hidden units aligned before averaging"},
+    value_order={"aligned": ["false", "true"]})
+GAUSSIAN_CHECKPOINT = MethodEntry(
+    "generators.controls:GaussianCheckpoint", display="Gaussian ckpt", rank=11,
+    axis_labels={"scale": "std scale (x the task's per-parameter std)"})

@@ -1,6 +1,6 @@
 """Top-5 IQM of every method in several stored runs, side by side: a before/after table.
 
-    python scripts/before_after.py before=reports/unseen-mini/summary.csv \
+    python scripts/before_after.py before=reports/archive/unseen-mini/summary.csv \
         after=reports/unseen-standard/summary.csv [--n-traj 20] [--setting clean]
 
 Each argument is LABEL=summary.csv (a run directory's or a committed report's). The numbers are

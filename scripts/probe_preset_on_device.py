@@ -1,6 +1,6 @@
 """Make-An-Agent at any preset on a task subset of a built zoo, trained on any torch device,
-measured stage by stage as `diagnose` measures it. For the `paper` preset on a lent GPU
-machine that cannot hold the zoo (the tool carries 64 MiB) nor run MetaWorld:
+measured stage by stage as `diagnose` measures it. For the `paper` preset on a GPU
+machine that holds neither the zoo (660 MB) nor MetaWorld:
 
     # here: the tasks' checkpoints, trimmed to what Make-An-Agent reads (the first 60 steps
     # and 3 success states; features checked identical), and the diagnosis' rows and seeds
@@ -120,7 +120,7 @@ EPOCHS = ("ae_epochs", "emb_epochs", "diff_epochs")
 
 def fit_in_time(config, zoo: Zoo, max_seconds: float):
     """`config`, or with every stage's epochs cut by one factor when a timed fit at 1/50 of
-    them projects more than `max_seconds` (a lent machine's call is limited)."""
+    them projects more than `max_seconds` (a GPU job's wall time may be limited)."""
     from generators.make_an_agent.model import MakeAnAgent
 
     probe = dataclasses.replace(config, **{k: max(1, getattr(config, k) // 50) for k in EPOCHS})

@@ -7,10 +7,24 @@ from test_generators_synthetic import synthetic_zoo
 
 from benchmark.errors import UserError
 from generators.base import METHODS
-from generators.controls import FeatureConfig, MeanCheckpoint, NearestCheckpoint, NoisyCheckpoint, NoisyConfig
+from generators.controls import (
+    NOISE_SWEEP,
+    FeatureConfig,
+    GaussianCheckpoint,
+    GaussianConfig,
+    KMeanCheckpoint,
+    KMeanConfig,
+    MeanCheckpoint,
+    NearestCheckpoint,
+    NoisyCheckpoint,
+    NoisyConfig,
+)
 
 CONTROLS = [(NearestCheckpoint, FeatureConfig()), (NoisyCheckpoint, NoisyConfig(noise_std=0.05)),
-            (MeanCheckpoint, FeatureConfig())]
+            (MeanCheckpoint, FeatureConfig()), (KMeanCheckpoint, KMeanConfig(k=4)),
+            (KMeanCheckpoint, KMeanConfig(k=4, aligned=True)), (GaussianCheckpoint, GaussianConfig(scale=0.5))]
+NEW_CONTROLS = {"k-mean-checkpoint": ("K_MEAN_CHECKPOINT", KMeanCheckpoint),
+                "gaussian-checkpoint": ("GAUSSIAN_CHECKPOINT", GaussianCheckpoint)}
 
 
 @pytest.fixture(scope="module")
@@ -96,3 +110,50 @@ def test_registered_by_name():
     assert METHODS.get("make-an-agent").name == "make-an-agent"
     with pytest.raises(UserError, match="did you mean"):
         METHODS.get("nearest-checkpont")
+
+
+def test_new_controls_are_in_the_entry_point_table():
+    """k-mean-checkpoint and gaussian-checkpoint as pyproject.toml registers them (read from the
+    file, so the check does not wait for the editable install's metadata to be rebuilt)."""
+    from pathlib import Path
+
+    import tomllib
+
+    from benchmark.api import Registry
+    from generators import registry_entries
+
+    pyproject = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())
+    table = pyproject["project"]["entry-points"]["benchmark.generators"]
+    registry = Registry("method")
+    for name, (constant, cls) in NEW_CONTROLS.items():
+        assert table[name] == f"generators.registry_entries:{constant}"
+        registry.add(name, table[name])
+        assert registry.get(name) is cls and cls.name == name
+        entry = getattr(registry_entries, constant)
+        assert entry.display and entry.rank > registry_entries.MEAN_CHECKPOINT.rank
+    if "k-mean-checkpoint" in METHODS.names():  # once the package metadata is rebuilt
+        for name, (_, cls) in NEW_CONTROLS.items():
+            assert METHODS.get(name) is cls
+
+
+def test_noise_sweep_is_the_registry_value_order():
+    from benchmark.api import config_from_dict, parse_method_name
+    from benchmark.report.style import variant_sort_key
+    from generators.registry_entries import NOISY_CHECKPOINT
+
+    assert NOISY_CHECKPOINT.axis_labels["noise_std"] == "noise std (parameter units)"
+    written = [f"{v:g}" for v in NOISE_SWEEP]
+    assert NOISY_CHECKPOINT.value_order["noise_std"] == written
+    assert list(NOISE_SWEEP) == sorted(NOISE_SWEEP) and NoisyConfig().noise_std in NOISE_SWEEP
+    names = [f"noisy-checkpoint[noise_std={v}]" for v in written]
+    assert sorted(reversed(names), key=variant_sort_key) == names
+    for name in names:  # every sweep variant resolves to its amplitude
+        base, overrides = parse_method_name(name)
+        assert base == "noisy-checkpoint"
+        assert config_from_dict(NoisyConfig, overrides, name).noise_std in NOISE_SWEEP
+
+
+@pytest.mark.parametrize("cls,config", [(KMeanCheckpoint, KMeanConfig(k=0)), (GaussianCheckpoint, GaussianConfig(scale=-1.0))])
+def test_new_controls_refuse_bad_settings(zoo, cls, config):
+    with pytest.raises(UserError, match=cls.name):
+        cls(config, zoo.spec)

@@ -1,7 +1,7 @@
 """The Robosuite domain: Lift, Door and NutAssemblyRound with robosuite 1.5.2, for the
 paper's Panda -> Sawyer experiment (train on Panda, evaluate on Sawyer).
 
-Settings (measured in ../shared/reference/robosuite.md):
+Settings (measured with robosuite 1.5.2; docs/robosuite.md):
 - `suite.make(task, robots=R, has_renderer=False, has_offscreen_renderer=False,
   use_camera_obs=False, use_object_obs=True, reward_shaping=True, hard_reset=False,
   ignore_done=True)`; default controller OSC_POSE + gripper, so actions are 7-dim on both
@@ -219,7 +219,7 @@ class RobosuiteDomain(Domain):
     obs_dim = OBS_DIM
     act_dim = ACT_DIM
     reward_max = 1.0            # robosuite normalises the shaped reward to [0, reward_scale=1]
-    step_cost_s = 1 / 75        # 64-102 steps per CPU-second measured here (README, Robosuite); the reference's 100-155 undercounted the mini run 1.6x
+    step_cost_s = 1 / 75        # 64-102 steps per CPU-second measured here (docs/robosuite.md); the reference's 100-155 undercounted the mini run 1.6x
     reconfigurable = True       # RobosuiteEnv reseeds in place (a build costs 1-3.5 s)
 
     def horizon(self, task: str) -> int:
