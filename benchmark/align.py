@@ -226,7 +226,8 @@ def aligned_nearest(queries, pool, spec: PolicySpec, candidates: int | None = DE
 
 
 def nearest_neighbour_reference(pool, groups, spec: PolicySpec, candidates: int | None = DEFAULT_CANDIDATES,
-                                passes: int = DEFAULT_PASSES, prefilter: str = "raw") -> dict[str, np.ndarray]:
+                                passes: int = DEFAULT_PASSES, prefilter: str = "raw",
+                                rows=None) -> dict[str, np.ndarray]:
     """Train-to-train reference: each checkpoint's nearest other checkpoint within its run and across runs.
 
     pool (N, P) checkpoints of one task; groups (N,) their run ids. Returns a dict of (N,) arrays:
@@ -240,15 +241,19 @@ def nearest_neighbour_reference(pool, groups, spec: PolicySpec, candidates: int 
     as in `aligned_nearest`, so a generated policy's distance to the zoo compares directly);
     nan and index -1 where the run has no other checkpoint, or there is no other run.
     `candidates` and `prefilter` are those of `aligned_nearest`, applied within each side.
+    `rows` (M,) restricts the queries to pool[rows] (their neighbours still come from the whole
+    pool): arrays are then (M,), a cheaper estimate of the same distribution.
     """
     pool = np.asarray(pool, dtype=np.float32)
     groups = np.asarray(groups)
     if pool.ndim != 2 or groups.shape != (len(pool),):
         raise ValueError(f"pool {pool.shape} and groups {groups.shape} must be (N, P) and (N,)")
-    ranking = _ranking(pool, pool, spec, prefilter, passes, same=True) if prefilter != "raw" else None
-    same = groups[:, None] == groups[None, :]
+    rows = np.arange(len(pool)) if rows is None else np.asarray(rows, dtype=np.int64)
+    ranking = _ranking(pool, pool, spec, prefilter, passes, same=True)[rows] if prefilter != "raw" else None
+    same = groups[rows, None] == groups[None, :]
+    itself = rows[:, None] == np.arange(len(pool))[None, :]
     out = {}
-    for side, allowed in (("within", same & ~np.eye(len(pool), dtype=bool)), ("between", ~same)):
-        found = _search(pool, pool, spec, candidates, allowed, passes, ranking)
+    for side, allowed in (("within", same & ~itself), ("between", ~same)):
+        found = _search(pool[rows], pool, spec, candidates, allowed, passes, ranking)
         out.update({f"{side}_{key}": value for key, value in found.items()})
     return out

@@ -16,6 +16,7 @@ import pandas as pd
 
 from benchmark.api import ActorProposal, ConditionView, ParameterProposal
 from benchmark.errors import MethodFailure, one_line
+from benchmark.novelty import policy_novelty
 from benchmark.plan import Cell, ResolvedMethod, cell_conditions, proposal_seed
 from benchmark.training import load_model
 from benchmark.zoo.format import PolicySet, Zoo, load_zoo
@@ -66,9 +67,16 @@ def proposal_problem(proposal, expected: int, spec) -> str | None:
     return f"propose returned a {type(proposal).__name__}, not a ParameterProposal or ActorProposal"
 
 
+PROMPT_SOURCE = "generators.controls:PromptSource"
+"""The one reference row whose proposal the harness fills in: the condition policies' own
+parameters, which no method receives (matched by the model's class, which a plug-in cannot be)."""
+
+
 def checked_proposal(model, name: str, where: str, conditions: PolicySet, seed: int, spec):
     """`model.propose` on the view of `conditions`, checked; MethodFailure (one line naming
     the method and `where`, the cell) if it raises or proposes what the harness refuses."""
+    if f"{type(model).__module__}:{type(model).__qualname__}" == PROMPT_SOURCE:
+        return ParameterProposal(conditions.params.copy(), spec)
     try:
         proposal = model.propose(method_view(model, name, conditions), seed=seed)
     except Exception as exc:
@@ -86,8 +94,14 @@ def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return a @ b.T
 
 
-def _policy_table(proposal, n_policies: int, zoo: Zoo, conditions: PolicySet, rows: np.ndarray) -> pd.DataFrame:
-    """One row per proposed policy: its condition row and parameter similarities (Fig. 11)."""
+NOVELTY_COLUMNS = ("l2_nearest_checkpoint", "aligned_l2_nearest_checkpoint", "aligned_nearest_checkpoint",
+                   "action_gap_nearest_checkpoint")
+
+
+def _policy_table(proposal, n_policies: int, zoo: Zoo, conditions: PolicySet, rows: np.ndarray,
+                  task: str) -> pd.DataFrame:
+    """One row per proposed policy: its condition row, parameter similarities (Fig. 11) and
+    novelty (benchmark.novelty: raw and aligned distance to the zoo, action gap)."""
     paired = n_policies == len(rows)  # one policy per condition trajectory; otherwise no pairing
     policies = pd.DataFrame(dict(
         policy_id=np.arange(n_policies), condition_row=rows if paired else -1,
@@ -98,10 +112,14 @@ def _policy_table(proposal, n_policies: int, zoo: Zoo, conditions: PolicySet, ro
         policies["nearest_checkpoint"] = to_ckpt.argmax(axis=1)
         policies["cos_condition"] = (np.sum(_cosines(proposal.params, conditions.params) * np.eye(n_policies), axis=1)
                                      if paired else np.nan)
+        for column, values in policy_novelty(proposal.params, zoo, task).items():
+            policies[column] = values
     else:
         policies["cos_nearest_checkpoint"] = np.nan
         policies["nearest_checkpoint"] = -1
         policies["cos_condition"] = np.nan
+        for column in NOVELTY_COLUMNS:
+            policies[column] = -1 if column == "aligned_nearest_checkpoint" else np.nan
     return policies
 
 
@@ -156,7 +174,7 @@ def run_cell(cell: Cell) -> dict:
         success=result.success, first_success_step=result.first_success_step,
         **{"return": result.episode_return}, length=result.length))
     return dict(episodes=episodes.to_dict("list"),
-                policies=_policy_table(proposal, n_policies, zoo, conditions, rows).to_dict("list"),
+                policies=_policy_table(proposal, n_policies, zoo, conditions, rows, config["task"]).to_dict("list"),
                 trajectories=_kept_trajectories(result, zoo, rows),
                 timings=dict(train_cpu_s=meta.get("train_cpu_s"), propose_s=round(propose_s, 3),
                              eval_cpu_s=round(eval_s, 3), env_steps=int(result.length.sum())))

@@ -164,6 +164,14 @@ class BatchedPolicies:
         h = self._hidden(obs)[:, None, :]
         return np.tanh(np.matmul(h, self._wm)[:, 0] + self._bm)
 
+    def act_on(self, states: np.ndarray) -> np.ndarray:
+        """tanh(mean) of every policy on every state: states (S, obs_dim) -> (K, S, act_dim)."""
+        x = np.broadcast_to(np.asarray(states, dtype=np.float32), (len(self),) + np.shape(states))
+        z = np.matmul(x, self._w1) + self._b1[:, None, :]
+        z = np.where(z > 0, z, np.expm1(np.minimum(z, 0)))  # ELU
+        z = np.maximum(np.matmul(z, self._w2) + self._b2[:, None, :], 0)
+        return np.tanh(np.matmul(z, self._wm) + self._bm[:, None, :])
+
     def select(self, rows) -> "BatchedPolicies":
         out = object.__new__(BatchedPolicies)
         out.spec = self.spec

@@ -17,6 +17,7 @@ from pathlib import Path
 from benchmark import executor
 from benchmark.envs import EVAL_CONFIGURATIONS
 from benchmark.executor import Outcome, execute
+from benchmark.novelty import cached_reference
 from benchmark.plan import Plan, check_conditions, describe_method, estimate, plan, run_dir_for
 from benchmark.provenance import provenance
 from benchmark.store import cell_status, consolidate, failed_cells, write_cell, write_failures_log, write_run
@@ -156,7 +157,9 @@ def run_suite(suite: str, profile: str, results: Path, methods: list[str] | None
         methods={name: describe_method(m, planned.profile.preset) for name, m in planned.methods.items()},
         cells=[c.cell_id for c in cells], n_configurations=len(EVAL_CONFIGURATIONS),
         wall_s_last_invocation=round(time.time() - started, 1), provenance=provenance(version),
-        zoos={zoo.zoo_id: zoo_provenance(zoo) for zoo in zoos.values()}, ok_cells=ok, failed_cells=failed))
+        zoos={zoo.zoo_id: zoo_provenance(zoo) for zoo in zoos.values()},
+        novelty_reference={zoo.zoo_id: cached_reference(zoo) for zoo in zoos.values()},
+        ok_cells=ok, failed_cells=failed))
     log = _tell_failures(run_dir, cells)
     details = f"; failures: {log}" if log else ""
     if ok:

@@ -261,3 +261,35 @@ class GaussianCheckpoint(CheckpointLookup):
     def _policy(self, nearest_row, rng):
         mean, std = self.task_statistics(nearest_row)
         return mean + self.config.scale * std * rng.standard_normal(mean.shape)
+
+
+@dataclass
+class NoConfig:
+    """The prompt source has no hyperparameters."""
+
+
+class PromptSource(Method):
+    """A reference row, not a method: the policy that produced each condition trajectory.
+
+    No method ever receives those parameters. For this one class the harness fills the
+    proposal in itself from the rows it holds (benchmark.cells, PROMPT_SOURCE), so the row
+    shows what reproducing each prompt's own policy exactly would score. It reads nothing and
+    trains nothing; called outside the harness, `propose` refuses.
+    """
+
+    name = "prompt-source"
+    Config = NoConfig
+    reads = ()
+
+    def fit(self, zoo, seed: int) -> dict:
+        return {}
+
+    def propose(self, conditions, seed: int) -> ParameterProposal:
+        raise UserError("prompt-source: the harness fills this control's proposals in (it holds the condition policies)")
+
+    def state(self) -> tuple[dict, dict]:
+        return {}, {"method": self.name}
+
+    @classmethod
+    def from_state(cls, tensors, meta, config, spec: PolicySpec) -> "PromptSource":
+        return cls(config or NoConfig(), spec)

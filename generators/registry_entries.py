@@ -27,3 +27,4 @@ K_MEAN_CHECKPOINT = MethodEntry(
 GAUSSIAN_CHECKPOINT = MethodEntry(
     "generators.controls:GaussianCheckpoint", display="Gaussian ckpt", rank=11,
     axis_labels={"scale": "std scale (x the task's per-parameter std)"})
+PROMPT_SOURCE = MethodEntry("generators.controls:PromptSource", display="prompt source", rank=12)
