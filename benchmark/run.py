@@ -61,6 +61,18 @@ def zoo_provenance(zoo) -> dict:
     return {key: built[key] for key in ("code_version", "machine", "created") if key in built}
 
 
+def condition_summary(zoo) -> dict:
+    """{task: conditions, share that succeed, training updates they were drawn at [min, max]}:
+    what a run's prompts were drawn from (the report prints it per task)."""
+    out = {}
+    for task in zoo.tasks:
+        conds = zoo.conditions.for_task(task)
+        steps = [r["step"] for r in conds.records if r.get("step") is not None]
+        out[task] = dict(conditions=len(conds), succeeding=round(float(conds.successes.any(axis=1).mean()), 3)
+                         if len(conds) else None, updates=[min(steps), max(steps)] if steps else None)
+    return out
+
+
 def _models_to_train(planned: Plan, todo: list, zoos: dict) -> list:
     """The training jobs the unfinished cells need whose model is missing or damaged."""
     needed = {cell.model_dir for cell in todo}
@@ -159,6 +171,7 @@ def run_suite(suite: str, profile: str, results: Path, methods: list[str] | None
         wall_s_last_invocation=round(time.time() - started, 1), provenance=provenance(version),
         zoos={zoo.zoo_id: zoo_provenance(zoo) for zoo in zoos.values()},
         novelty_reference={zoo.zoo_id: cached_reference(zoo) for zoo in zoos.values()},
+        zoo_conditions={zoo.zoo_id: condition_summary(zoo) for zoo in zoos.values()},
         ok_cells=ok, failed_cells=failed))
     log = _tell_failures(run_dir, cells)
     details = f"; failures: {log}" if log else ""

@@ -4,9 +4,8 @@
         after=reports/unseen-standard/summary.csv [--n-traj 20] [--setting clean]
 
 Each argument is LABEL=summary.csv (a run directory's or a committed report's). The numbers are
-the reports' own headline numbers (benchmark.report.headline: IQM over seeds x tasks, 95%
-stratified-bootstrap interval, per-seed means with several seeds), so the table agrees with
-the reports it names. A method missing from a run gets "-". Prints a Markdown table.
+the reports' own headline numbers (benchmark.report.headline: IQM over seeds x tasks with its 95%
+stratified-bootstrap interval), so the table agrees with the reports it names. A method missing from a run gets "-". Prints a Markdown table.
 """
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from benchmark import stats
 from benchmark.errors import UserError
 from benchmark.report import build_report, figures, load_run, load_runs, write_summary, write_tables
 from benchmark.report.headline import headline_table
-from benchmark.report.style import method_order
+from benchmark.report.style import display_name, method_order
 from benchmark.report.tables import fmt
 
 REPS = 200
@@ -60,19 +60,19 @@ def check_png(fig, path):
 
 # figure key -> (number of axes, series per axis: lines, patches or scatter collections)
 EXPECTED = {
-    "fig5_seen": (2, "patches", [4, 4]),  # (best, top-5) panels; 2 methods x 2 counts
-    "fig6_unseen": (2, "patches", [4, 4]),
-    "fig5_robosuite": (2, "patches", [4, 4]),
-    "fig7_noisy": (2, "patches", [8, 8]),  # 2 methods x (clean, noisy) x 2 counts
+    "fig5_seen": (2, "patches", [14, 14]),  # (best, top-5) panels; 7 methods (variants included) x 2 counts
+    "fig6_unseen": (2, "patches", [14, 14]),
+    "fig5_robosuite": (2, "patches", [4, 4]),  # 2 methods x 2 counts
+    "fig7_noisy": (2, "patches", [28, 28]),  # 7 methods x (clean, noisy) x 2 counts
     "fig8_embedding": (1, "patches", [4]),  # 2 variants x (best, top-5)
     "fig9_trajectories": (2, "lines", [7, 7]),  # 2 conditions + 5 generated, one panel per task
     "fig11_cosine": (2, "collections", [2, 2]),  # one filled step histogram per base method
-    "fig12_ablations": (2, "patches", [4, 2]),  # hidden: 2 values, latent: 1 value
+    "fig12_ablations": (2, "patches", [6, 4]),  # hidden: default + 2 values, latent: default + 1 value
     "fig13_lengths": (1, "collections", [2]),
     "fig14_compute": (1, "patches", [3 * 7]),  # 7 methods x 3 timings
-    "rliable_aggregates": (2, "lines", [4, 4]),  # 2 methods x (interval, point)
-    "rliable_improvement": (1, "lines", [2 + 1]),  # 1 pair x (interval, point) + the 0.5 line
-    "rliable_profiles": (1, "lines", [2]),
+    "rliable_aggregates": (2, "lines", [14, 14]),  # 7 methods x (interval, point)
+    "rliable_improvement": (1, "lines", [2 * 6 + 1]),  # 6 pairs x (interval, point) + the 0.5 line
+    "rliable_profiles": (1, "lines", [7]),
 }
 
 
@@ -110,7 +110,7 @@ def test_tables_and_summary(full_run):
     assert (summary["status"] == "failed").sum() == 1
     assert {"best", "top5", "top10", "qualified_rate", "honest_top5", "fsl_top5"} <= set(summary.columns)
     text = write_tables(full_run.run_dir, reps=REPS).read_text()
-    assert "## Table 4" in text and "| reach | make-an-agent | 10 |" in text
+    assert "## Table 4" in text and "| reach | Make-An-Agent | 10 |" in text
     assert "honest: chosen on configurations 0-2" in text and "## Failed cells" in text
     assert text.count("**IQM** (rliable") == 2 * 2 * 3  # settings x trajectory counts x metrics
 
@@ -190,7 +190,11 @@ def test_report_merges_runs_of_different_suites(tmp_path, figures_not_rendered):
     data = load_runs([length, latent])
     assert len(data.ok_summary) == 3 and data.parts == (length, latent)
     fig, caption = figures.fig12(data, REPS, 0)
-    assert [ax.get_xlabel() for ax in fig.axes] == ["latent token width (units)", "condition-trajectory length (steps)"]
+    # traj_steps: two values, no default in these runs; latent_width: a lone value, named but not drawn
+    assert [ax.get_xlabel() for ax in fig.axes] == ["condition-trajectory length (steps)"]
+    assert [ax.get_title() for ax in fig.axes] == ["Make-An-Agent"]
+    assert "No default in this run for Make-An-Agent traj_steps" in caption
+    assert "a single value with no default or other value to compare with: Make-An-Agent latent_width" in caption
     text = (tmp_path / "merged" / "report.md").read_text()
     assert f"merged run {length}" in text and f"merged run {latent}" in text
     assert text.startswith("# Report: fixture (smoke)")            # two runs of one suite name it once
@@ -215,9 +219,10 @@ def table_rows(section: str) -> dict[str, list[str]]:
     return {cells[0].strip(): [c.strip() for c in cells[1:]] for cells in rows[2:]}  # after header and rule
 
 
-def expected_headline(summary: pd.DataFrame, n_traj: int) -> dict[str, str]:
-    """Headline cell of every method at one trajectory count, computed from summary.csv: top-5
-    IQM [95% interval]; per-seed means. The point is scipy's 25% trimmed mean of the scores."""
+def expected_headline(summary: pd.DataFrame, n_traj: int) -> dict[str, tuple[str, str]]:
+    """Headline cells of every method at one trajectory count, computed from summary.csv: top-5
+    IQM [95% interval], and the mean (range of the per-seed means). The IQM point is scipy's 25%
+    trimmed mean of the scores."""
     group = summary[(summary["status"] == "ok") & (summary["n_traj"] == n_traj)]
     scores, _ = stats.score_matrices(group, "top5", method_order(group["method"].unique()))
     intervals = stats.aggregate_intervals(scores, reps=REPS, seed=0).query("aggregate == 'IQM'").set_index("method")
@@ -228,8 +233,9 @@ def expected_headline(summary: pd.DataFrame, n_traj: int) -> dict[str, str]:
         # each seed's mean over tasks, of the seeds that have every task (a failed cell drops one)
         table = group[group["method"] == method].pivot_table(index="seed", columns="task", values="top5")
         per_seed = table.dropna().mean(axis=1)
-        seeds = "; seeds " + " / ".join(f"{v:.2f}" for v in per_seed) if len(per_seed) > 1 else ""
-        out[method] = fmt(point, lo, hi) + seeds  # a method with one complete seed has no interval
+        seeds = f" ({per_seed.min():.2f}-{per_seed.max():.2f})" if len(per_seed) > 1 else ""
+        # a method with one complete seed has no interval
+        out[method] = (fmt(point, lo, hi), f"{table.dropna().to_numpy().mean():.2f}{seeds}")
     return out
 
 
@@ -239,23 +245,28 @@ def test_headline_table_opens_the_report_and_agrees_with_summary_csv(tmp_path, f
     build_report(root, out_dir=out, reps=REPS, poi_reps=20)
     text = (out / "report.md").read_text()
     headings = [line for line in text.splitlines() if line.startswith(("# ", "## "))]
-    assert headings[:3] == ["# Report: fixture (smoke)", "## Headline: top-5 success", "## Run"]
+    assert headings[:2] == ["# Report: fixture (smoke)", "## Headline: top-5 success"]
     section = markdown_section(text, "## Headline: top-5 success")
+    assert section.splitlines()[2].startswith("| method | 5 condition trajectories: IQM [95% CI] | "
+                                              "5 condition trajectories: mean (seeds) | 10 condition")
     rows = table_rows(section)
     assert list(rows) == ["Make-An-Agent", "Multi-task BC", "random actions (floor)", "scripted expert (ceiling)"]
     summary = pd.read_csv(out / "summary.csv")
     assert summary.equals(pd.read_csv(write_summary(root)))
     for column, n_traj in enumerate((5, 10)):
         expected = expected_headline(summary, n_traj)
-        assert rows["Make-An-Agent"][column] == expected["make-an-agent"]
-        assert rows["Multi-task BC"][column] == expected["mtbc"]
-        assert rows["random actions (floor)"][column] == "not in this run"
+        assert tuple(rows["Make-An-Agent"][2 * column:2 * column + 2]) == expected["make-an-agent"]
+        assert tuple(rows["Multi-task BC"][2 * column:2 * column + 2]) == expected["mtbc"]
+        assert rows["random actions (floor)"][2 * column] == "not in this run"
+    # one line defining each quantity beside the table
+    for term in ("- **top-5**: ", "- **IQM [95% CI]**: the interquartile mean", "- **mean (seeds)**: the mean"):
+        assert sum(line.startswith(term) for line in section.splitlines()) == 1, term
     assert "`python -m benchmark run --suite bounds --profile smoke`" in section
     # the per-suite table's IQM row is the same number
     suite = markdown_section(text, "## Per-suite tables")
     top5 = suite[suite.index("### top-5 mean (optimistic"):]
     iqm = next(line for line in top5.splitlines() if line.startswith("| **IQM**"))
-    assert iqm.split(" | ")[1] == rows["Make-An-Agent"][0].split(";")[0]
+    assert iqm.split(" | ")[1] == rows["Make-An-Agent"][0]
 
 
 def test_headline_puts_floor_and_ceiling_beside_the_methods(tmp_path):
@@ -264,13 +275,14 @@ def test_headline_puts_floor_and_ceiling_beside_the_methods(tmp_path):
     root = write_fake_run(tmp_path / "run", methods=("expert", "random", "mtbc"), n_trajs=(20,), seeds=(0,),
                           tasks=("reach", "window-close", "door-open"), trajectories=False)
     frame, caption = headline_table(load_run(root).ok_summary, "smoke", reps=REPS)
-    assert list(frame.columns) == ["method", "20 condition trajectories"]
-    rows = dict(zip(frame["method"], frame["20 condition trajectories"]))
+    labels = ["20 condition trajectories: IQM [95% CI]", "20 condition trajectories: mean (seeds)"]
+    assert list(frame.columns) == ["method", *labels]
+    rows = {m: (iqm, mean) for m, iqm, mean in zip(frame["method"], frame[labels[0]], frame[labels[1]])}
     assert list(rows) == ["Multi-task BC", "random actions (floor)", "scripted expert (ceiling)"]
     expected = expected_headline(pd.read_csv(write_summary(root)), 20)
     assert rows == {"Multi-task BC": expected["mtbc"], "random actions (floor)": expected["random"],
                     "scripted expert (ceiling)": expected["expert"]}
-    assert "not in this run" not in caption and not any("; seeds" in v for v in rows.values())
+    assert "not in this run" not in caption and not any("(" in mean for _, mean in rows.values())
 
 
 def test_report_html_is_styled_and_self_contained(tmp_path, figures_not_rendered):
@@ -281,11 +293,11 @@ def test_report_html_is_styled_and_self_contained(tmp_path, figures_not_rendered
     for rule in ("max-width", "border-collapse", "tbody tr:nth-child(even)", "figure img", "system-ui"):
         assert rule in style, rule
     assert "http" not in page.replace("http-equiv", "") and "<link" not in page and "<script" not in page
-    assert page.index("<h2>Headline: top-5 success</h2>") < page.index("<h2>Run</h2>") < page.index("<h2>Figures</h2>")
+    assert page.index("<h2>Headline: top-5 success</h2>") < page.index("<h2>Figures</h2>") < page.index("<h2>Run</h2>")
     assert "<strong>Reduced protocol</strong>" in page and "**" not in page
     assert "zoo smoke-fixture: built by code abc123 on zoo-machine, 2026-01-01" in page  # a run's numbers depend on it
     # the noisy setting makes one headline column per (setting, count)
-    headline = page[page.index("<h2>Headline"):page.index("<h2>Run</h2>")]
+    headline = page[page.index("<h2>Headline"):page.index("<h2>Figures</h2>")]
     assert [f"{n} condition trajectories, {s}" in headline for s in ("clean", "noisy") for n in (5, 10)] == [True] * 4
 
 
@@ -303,19 +315,23 @@ def whisker_ends(ax) -> list[tuple[float, float]]:
 
 
 def test_success_bars_are_the_interval_estimates_with_one_or_several_counts(full_run, unseen_only):
-    """Figures 5-7 are bars per method and trajectory count whose heights and whiskers are the
-    mean and 95% interval over seeds x tasks, also when the run has a single count."""
+    """Figures 5-7 are bars per method of the run, ablation variants included right after their
+    base, per trajectory count, whose heights and whiskers are the mean and 95% interval over
+    seeds x tasks, also when the run has a single count."""
     fig, _ = figures.fig5(full_run, REPS, 0)
-    rows = figures.base_methods(full_run.ok_summary)
+    rows = full_run.ok_summary
     rows = rows[(rows["task"] == "reach") & (rows["setting"] == "clean")]
+    methods = method_order(BASE + VARIANTS)
+    assert methods[0] == "make-an-agent" and methods[-1] == "mtbc"            # variants beside their base
     for ax, metric in zip(fig.axes, figures.SUCCESS_METRICS):
-        agg = figures.aggregate_by(rows, metric, "n_traj", list(BASE), REPS, 0)
-        agg = agg.set_index(["method", "n_traj"]).loc[[(m, n) for m in BASE for n in (5, 10)]]
+        agg = figures.aggregate_by(rows, metric, "n_traj", methods, REPS, 0)
+        agg = agg.set_index(["method", "n_traj"]).loc[[(m, n) for m in methods for n in (5, 10)]]
         np.testing.assert_allclose(bar_heights(ax), agg["point"])
         np.testing.assert_allclose(whisker_ends(ax), agg[["lo", "hi"]].to_numpy())
         assert [t.get_text() for t in ax.get_xticklabels()] == ["5", "10"]
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
-    assert legend == ["Make-An-Agent", "Multi-task BC"]
+    assert legend == [display_name(m) for m in methods]
+    assert "Make-An-Agent [hidden=64]" in legend
 
     single, _ = figures.fig6(load_run(unseen_only), REPS, 0)
     for ax in single.axes:
@@ -348,7 +364,8 @@ def test_diagnosis_report_headline_first_with_the_stage_figure(tmp_path):
                                          "diagnosis_losses.png"}
     text = (tmp_path / "report" / "report.md").read_text()
     headings = [line for line in text.splitlines() if line.startswith(("# ", "## "))]
-    assert headings[:3] == ["# Diagnosis: make-an-agent (smoke)", "## Headline: success per stage", "## Run"]
+    assert headings[:3] == ["# Diagnosis: make-an-agent (smoke)", "## Headline: success per stage", "## Details"]
+    assert headings[-1] == "## Run"                                          # provenance last
     section = markdown_section(text, "## Headline: success per stage")
     assert "![diagnosis_stages.png](diagnosis_stages.png)" in section
     rows = table_rows(section)

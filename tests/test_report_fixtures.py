@@ -15,17 +15,27 @@ import pandas as pd
 from benchmark.report.data import load_run
 
 OBS_DIM = 39
+ZOO_ID = "smoke-fixture"
+ACTOR_METHODS = ("care", "dt", "expert", "random")
+"""Methods whose proposals are not parameter vectors (ActorProposal): no similarity or novelty."""
+NOVELTY_REFERENCE = {"within_run_raw": 0.2, "within_run_aligned": 0.1, "between_run_raw": 0.9,
+                     "between_run_aligned": 0.5, "action_gap_between_runs": 0.2}
 
 
 def write_fake_run(
     root: Path, *, tasks=("reach", "window-close"), methods=("make-an-agent", "mtbc"),
     n_trajs=(5, 10), settings=("clean",), seeds=(0, 1), n_policies=6, n_configs=5,
     trajectories: bool = True, failed_cells: int = 0, profile: str = "smoke", rng_seed: int = 0,
-    robot: str | None = None,
+    robot: str | None = None, novelty: bool = False, novelty_reference: bool = True,
+    recorded_methods: dict | None = None,
 ) -> Path:
     """Write run.json, cells/, episodes.parquet, policies.parquet (and trajectories/) under root;
-    `robot` goes into every cell's config, as a Robosuite suite's cells carry it."""
+    `robot` goes into every cell's config, as a Robosuite suite's cells carry it. With `novelty`
+    the policy table carries the novelty columns (NaN for ACTOR_METHODS) and, with
+    `novelty_reference`, run.json the zoo's train-to-train reference (NOVELTY_REFERENCE);
+    `recorded_methods` is written as run.json's "methods" (name -> changed_from_preset, ...)."""
     rng = np.random.default_rng(rng_seed)
+    novelty_rng = np.random.default_rng(rng_seed + 1000)  # apart, so the episodes do not depend on it
     root.mkdir(parents=True, exist_ok=True)
     (root / "cells").mkdir(exist_ok=True)
     episodes, policies = [], []
@@ -39,7 +49,7 @@ def write_fake_run(
         failed = index < failed_cells
         (root / "cells" / f"{cell_id}.json").write_text(json.dumps({
             "cell_id": cell_id, "status": "failed" if failed else "ok",
-            "error": "Traceback: boom" if failed else None, "config": config,
+            "error": "Traceback: boom" if failed else None, "config": {**config, "zoo_id": ZOO_ID},
             "timings": {"train_cpu_s": 100.0 * (1 + len(method)), "propose_s": 2.0,
                         "eval_cpu_s": 30.0 + rng.random(), "env_steps": 10_000},
             "provenance": {},
@@ -55,11 +65,21 @@ def write_fake_run(
                                  "configuration": 1_000_000 + ci, "config_index": ci,
                                  "success": success, "first_success_step": step,
                                  "return": float(rng.random() * 100), "length": step + 1 if success else 500})
-            policies.append({**config, "cell_id": cell_id, "policy_id": pid, "condition_row": pid % n_traj,
-                             "cos_condition": float(rng.uniform(0.5, 1.0)),
-                             "cos_nearest_checkpoint": float(rng.uniform(0.7, 1.0)),
-                             "nearest_checkpoint": int(rng.integers(0, 50)),
-                             "condition_first_success_step": int(rng.choice([-1, 80, 150, 300]))})
+            actor = method.split("[")[0] in ACTOR_METHODS
+            policy = {**config, "cell_id": cell_id, "policy_id": pid, "condition_row": pid % n_traj,
+                      "cos_condition": float(rng.uniform(0.5, 1.0)),
+                      "cos_nearest_checkpoint": float(rng.uniform(0.7, 1.0)),
+                      "nearest_checkpoint": int(rng.integers(0, 50)),
+                      "condition_first_success_step": int(rng.choice([-1, 80, 150, 300]))}
+            if actor:
+                policy.update(cos_condition=np.nan, cos_nearest_checkpoint=np.nan, nearest_checkpoint=-1)
+            if novelty:
+                raw = float(novelty_rng.uniform(0.3, 1.2))
+                policy.update(l2_nearest_checkpoint=np.nan if actor else raw,
+                              aligned_l2_nearest_checkpoint=np.nan if actor else raw * float(novelty_rng.uniform(0.4, 0.9)),
+                              aligned_nearest_checkpoint=-1 if actor else int(novelty_rng.integers(0, 50)),
+                              action_gap_nearest_checkpoint=np.nan if actor else float(novelty_rng.uniform(0.01, 0.3)))
+            policies.append(policy)
         if trajectories:
             _write_trajectories(root / "trajectories" / f"{cell_id}.safetensors", rng, n_policies)
     for frame, name in ((episodes, "episodes"), (policies, "policies")):
@@ -68,7 +88,9 @@ def write_fake_run(
         "suite": "fixture", "profile": profile, "command": "python -m benchmark run --suite fixture",
         "machine": "test", "wall_s_last_invocation": 1.0, "n_configurations": n_configs,
         "reductions": ["fewer tasks", "fewer policies per cell"],
-        "zoos": {"smoke-fixture": {"code_version": "abc123", "machine": "zoo-machine", "created": "2026-01-01"}}}))
+        "zoos": {ZOO_ID: {"code_version": "abc123", "machine": "zoo-machine", "created": "2026-01-01"}},
+        **({"novelty_reference": {ZOO_ID: NOVELTY_REFERENCE}} if novelty and novelty_reference else {}),
+        **({"methods": recorded_methods} if recorded_methods is not None else {})}))
     return root
 
 

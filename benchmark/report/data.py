@@ -78,6 +78,31 @@ class RunData:
             return int(self.episodes["config_index"].nunique())
         return int(self.run.get("n_configurations", 0))
 
+    @property
+    def recorded_methods(self) -> dict[str, dict]:
+        """Method name -> what run.json recorded of it when the run was planned (display, reads,
+        changed_from_preset {field: [preset, used]}, ...), over every merged run; {} for runs
+        stored before run.json recorded methods."""
+        recorded = {}
+        for run in self.run.get("runs", [self.run]):
+            recorded.update(run.get("methods") or {})
+        return recorded
+
+    @property
+    def novelty_reference(self) -> dict[str, dict]:
+        """Zoo id -> the train-to-train distances of its checkpoints (run.json's
+        novelty_reference: within_run_aligned, between_run_aligned, ..., medians), over every
+        merged run; {} for runs stored before run.json carried it."""
+        reference = {}
+        for run in self.run.get("runs", [self.run]):
+            found = run.get("novelty_reference")
+            reference.update(found if isinstance(found, dict) else {})
+        return reference
+
+    def zoo_of(self, cell_id: str) -> str | None:
+        """The zoo id a cell's policies were measured against (None when its record lacks one)."""
+        return self.cells.get(cell_id, {}).get("config", {}).get("zoo_id")
+
     def trajectory_file(self, cell_id: str) -> Path | None:
         for run_dir in self.parts or (self.run_dir,):
             path = run_dir / "trajectories" / f"{cell_id}.safetensors"

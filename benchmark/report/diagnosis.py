@@ -144,7 +144,8 @@ def build_diagnosis_report(run_dir, out_dir=None) -> list[Path]:
     """Write report.md, report.html, a copy of diagnosis.csv and the figures (PNG and SVG).
 
     The same layout as a run's report: the headline table first (success per stage, mean over
-    tasks), the per-stage figure, the run's provenance, then loss curves and per-task tables.
+    tasks), the per-stage figure, then loss curves and per-task tables, and last the run's
+    provenance.
     Returns the written files: report.md, report.html, diagnosis.csv, then the figure files.
     """
     run_dir = Path(run_dir)
@@ -166,7 +167,6 @@ def build_diagnosis_report(run_dir, out_dir=None) -> list[Path]:
     shown = [("figure", (f"{key}.png", text)) for key, _, text in figures]
     blocks = [("h1", f"Diagnosis: {run['method']} ({run['profile']})"),
               ("h2", "Headline: success per stage"), ("table", headline), ("p", caption), shown[0],
-              ("h2", "Run"), ("list", run_lines(run)),
               ("h2", "Details"), *shown[1:],
               ("h3", "Mean success (policies x configurations), mean over seeds"),
               ("table", _fmt(stage_table(frame, "mean"))),
@@ -176,6 +176,7 @@ def build_diagnosis_report(run_dir, out_dir=None) -> list[Path]:
         errors = frame.dropna(subset=["relative_error"]).groupby("task")["relative_error"].mean()
         blocks.append(("p", "Relative L2 reconstruction error of the evaluated checkpoints, per task: "
                        + ", ".join(f"{t} {v:.3f}" for t, v in errors.items())))
+    blocks += [("h2", "Run"), ("list", run_lines(run))]
     atomic_write_text(out_dir / "report.md", to_markdown(blocks))
     atomic_write_text(out_dir / "report.html", to_html(blocks))
     # the rows behind every table, so a report folder can be checked on its own

@@ -47,19 +47,55 @@ def method_entry(name: str) -> MethodEntry | None:
         return None
 
 
+def base_of(name: str) -> str:
+    """'mtbc' for 'mtbc[task_onehot=true]' (and for 'mtbc')."""
+    return name.split("[")[0]
+
+
+def is_variant(name: str) -> bool:
+    return "[" in name
+
+
 def display_name(name: str) -> str:
-    """How tables and legends name a base method (its registry entry's display name)."""
+    """How tables, legends and axes name a method: a base method by its registry entry's display
+    name, a variant by its base's followed by its arguments ('Multi-task BC [task_onehot=true]'),
+    a name the registry does not know as it is."""
     entry = method_entry(name)
-    return entry.display if entry and entry.display and "[" not in name else name
+    shown = entry.display if entry and entry.display else None
+    if shown is None:
+        return name
+    return f"{shown} {name[name.index('['):]}" if is_variant(name) else shown
+
+
+VARIANT_LIGHTNESS = (0.35, 0.5, 0.65)
+"""How far a variant's colour is blended towards white from its base's (one level per variant,
+chosen by a hash of its name): variants share their base's hue, lighter."""
 
 
 def method_color(name: str):
-    """RGB tuple of `name`: reserved by its registry rank for base methods, else fixed by a hash."""
+    """RGB tuple of `name`: reserved by its registry rank for base methods (ranks 0-9), else fixed
+    by a hash of the name; a variant gets a lighter shade of its base's colour."""
+    if is_variant(name):
+        level = VARIANT_LIGHTNESS[_hash(name) % len(VARIANT_LIGHTNESS)]
+        return tuple(float(c + (1.0 - c) * level) for c in method_color(base_of(name)))
     entry = method_entry(name)
-    if entry is not None and "[" not in name and entry.rank < len(_RESERVED_PALETTE):
+    if entry is not None and entry.rank < len(_RESERVED_PALETTE):
         return _RESERVED_PALETTE[entry.rank]
-    index = int(hashlib.sha256(name.encode()).hexdigest(), 16) % len(_OTHER_PALETTE)
-    return _OTHER_PALETTE[index]
+    return _OTHER_PALETTE[_hash(name) % len(_OTHER_PALETTE)]
+
+
+def _hash(name: str) -> int:
+    return int(hashlib.sha256(name.encode()).hexdigest(), 16)
+
+
+def edge_color(name: str):
+    """Outline of a method's bars: its base's colour for a variant (ties it to its base), else white."""
+    return method_color(base_of(name)) if is_variant(name) else "white"
+
+
+def line_style(name: str) -> str:
+    """Solid for base methods, dashed for variants (lines and interval rows)."""
+    return "--" if is_variant(name) else "-"
 
 
 def palette(names) -> dict:
@@ -67,16 +103,23 @@ def palette(names) -> dict:
 
 
 def method_order(names) -> list[str]:
-    """Base methods in their registry rank, then variants and unknown names sorted."""
-    names = set(names)
-    ranked = sorted((n for n in names if "[" not in n and method_entry(n)), key=lambda n: (method_entry(n).rank, n))
-    return ranked + sorted(names - set(ranked), key=_name_sort_key)
+    """Base methods in their registry rank, each followed by its variants (by key, then in value
+    order), then names the registry does not know, sorted the same way."""
+    return sorted(set(names), key=_order_key)
 
 
-def _name_sort_key(name: str):
-    """Variants of one method and key in value order (traj_steps=30 before 120), else by name."""
+def _order_key(name: str):
+    entry = method_entry(name)
+    base = base_of(name)
+    group = (0, entry.rank, base) if entry else (1, 0, base)
     variant = parse_variant(name)
-    return (variant[0], variant[1], variant_sort_key(name)) if variant else (name, "", (-1, 0.0, ""))
+    if not is_variant(name):
+        within = (0, "", (-1, 0.0, ""))
+    elif variant:
+        within = (1, variant[1], variant_sort_key(name))
+    else:  # a variant of several keys
+        within = (2, "", (-1, 0.0, ""))
+    return group, within, name
 
 
 def parse_variant(name: str) -> tuple[str, str, str] | None:

@@ -72,6 +72,7 @@ def table4(summary: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     if len(frame):
         rank = frame["method"].map({m: i for i, m in enumerate(method_order(frame["method"]))})
         frame = frame.assign(rank=rank).sort_values(["task", "rank"]).drop(columns="rank")
+        frame["method"] = frame["method"].map(display_name)
     caption = (f"Table 4: qualified rate (share of policies succeeding in every evaluation "
                f"configuration), top-5 and top-10 success; setting {setting}, the largest "
                f"condition-trajectory count per task, mean over seeds.")
@@ -97,8 +98,62 @@ def group_aggregates(group: pd.DataFrame, metric: str, reps: int, seed: int
     return stats.aggregate_intervals(scores, reps=reps, seed=seed), scores, tasks
 
 
+def suite_table(group: pd.DataFrame, metric: str, reps: int, seed: int) -> pd.DataFrame:
+    """Tasks x methods table of one metric: per task the mean over seeds [95% interval over
+    seeds], then rliable's IQM and Mean rows over seeds x tasks.
+
+    Args:
+      group: ok cells of one setting and trajectory count.
+    Returns:
+      A 'task' column (the tasks, then the two aggregate rows) and one column per method
+      (display names, in report order).
+    """
+    methods = method_order(group["method"].unique())
+    rows = []
+    for task, by_task in group.groupby("task", sort=True):
+        row = {"task": task}
+        for method in methods:
+            values = by_task.loc[by_task["method"] == method, metric].to_numpy(dtype=float)
+            row[display_name(method)] = fmt(*stats.mean_interval(values, reps=reps, seed=seed))
+        rows.append(row)
+    aggregates, _, tasks = group_aggregates(group, metric, reps=reps, seed=seed)
+    for name in stats.AGGREGATES:
+        row = {"task": f"**{name}** (rliable, {len(tasks)} shared tasks)"}
+        for method in methods:
+            hit = aggregates[(aggregates["method"] == method) & (aggregates["aggregate"] == name)]
+            row[display_name(method)] = fmt(*hit[["point", "lo", "hi"]].iloc[0]) if len(hit) else "-"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+MAX_COLUMNS = 8
+"""Value columns of a table that fit the report's page width; a wider table is cut into parts."""
+
+
+def fit_page(frame: pd.DataFrame, corner: str = "method") -> list[pd.DataFrame]:
+    """A table whose first column labels its rows, laid out to fit the page: transposed (first
+    column `corner`) when it has more value columns than rows, so the longer dimension runs down
+    the page; then, when still more than MAX_COLUMNS value columns, cut into parts of about equal
+    width, each with the first column.
+
+    Returns:
+      The parts, left to right (one for a table that fits).
+    """
+    if frame.shape[1] - 1 > len(frame):
+        frame = frame.set_index(frame.columns[0]).T
+        frame.columns = [str(c) for c in frame.columns]
+        frame = frame.rename_axis(corner).reset_index()
+    n = frame.shape[1] - 1
+    parts = max(1, -(-n // MAX_COLUMNS))
+    size = -(-n // parts)
+    return [frame.iloc[:, [0, *range(1 + i * size, min(1 + (i + 1) * size, n + 1))]].reset_index(drop=True)
+            for i in range(parts)]
+
+
 def suite_tables(summary: pd.DataFrame, reps: int = 2000, seed: int = 0) -> list[tuple[str, pd.DataFrame]]:
-    """(caption, tasks x methods table) per setting, trajectory count and metric of TABLE_METRICS.
+    """(caption, table) per setting, trajectory count and metric of TABLE_METRICS: tasks x
+    methods (suite_table), methods x tasks when there are more methods than rows, in parts when
+    still too wide for the page (fit_page).
 
     Args:
       summary: ok cells (RunData.ok_summary).
@@ -107,27 +162,14 @@ def suite_tables(summary: pd.DataFrame, reps: int = 2000, seed: int = 0) -> list
     """
     out = []
     for (setting, n_traj), group in summary.groupby(["setting", "n_traj"], sort=True):
-        methods = method_order(group["method"].unique())
         for metric, label in TABLE_METRICS.items():
-            rows = []
-            for task, by_task in group.groupby("task", sort=True):
-                row = {"task": task}
-                for method in methods:
-                    values = by_task.loc[by_task["method"] == method, metric].to_numpy(dtype=float)
-                    row[method] = fmt(*stats.mean_interval(values, reps=reps, seed=seed))
-                rows.append(row)
-            aggregates, _, tasks = group_aggregates(group, metric, reps=reps, seed=seed)
-            for name in stats.AGGREGATES:
-                row = {"task": f"**{name}** (rliable, {len(tasks)} shared tasks)"}
-                for method in methods:
-                    hit = aggregates[(aggregates["method"] == method) & (aggregates["aggregate"] == name)]
-                    row[method] = fmt(*hit[["point", "lo", "hi"]].iloc[0]) if len(hit) else "-"
-                rows.append(row)
             caption = (f"{label}; setting {setting}, {n_traj} condition trajectories; "
                        f"mean over seeds [95% bootstrap interval, {reps} reps; per task: over "
                        f"seeds (none with one seed); IQM/Mean: over seeds x tasks, or over tasks "
                        f"with one seed]")
-            out.append((caption, pd.DataFrame(rows)))
+            parts = fit_page(suite_table(group, metric, reps, seed))
+            out += [(caption + (f" (part {i} of {len(parts)})" if len(parts) > 1 else ""), part)
+                    for i, part in enumerate(parts, 1)]
     return out
 
 
@@ -135,7 +177,10 @@ def _run_json_lines(run: dict) -> list[str]:
     """'key: value' for the scalars of a run.json and its provenance's machine and version."""
     lines = [f"{key}: {value}" for key, value in sorted(run.items()) if isinstance(value, (str, int, float, bool))]
     prov = run.get("provenance") if isinstance(run.get("provenance"), dict) else {}
-    lines += [f"{key}: {prov[key]}" for key in ("machine", "code_version", "created") if key in prov]
+    lines += [f"{key}: {prov[key]}" for key in ("machine", "code_version", "created", "python") if key in prov]
+    packages = prov.get("packages") if isinstance(prov.get("packages"), dict) else {}
+    if packages:
+        lines.append("packages: " + ", ".join(f"{name} {version}" for name, version in sorted(packages.items())))
     zoos = run.get("zoos") if isinstance(run.get("zoos"), dict) else {}
     return lines + [f"zoo {zoo_id}: built by code {built.get('code_version', '?')} on {built.get('machine', '?')}, "
                     f"{built.get('created', '?')}" for zoo_id, built in sorted(zoos.items()) if isinstance(built, dict)]
@@ -155,9 +200,7 @@ def _described(name: str, profile: str) -> dict:
 def method_lines(data: RunData) -> list[str]:
     """One line per method of the run: display name, the condition fields it reads and what its
     preset of the profile reduces (recorded from the registry when the run was planned)."""
-    recorded = {}
-    for run in data.run.get("runs", [data.run]):
-        recorded.update(run.get("methods") or {})
+    recorded = data.recorded_methods
     lines = []
     for name in method_order(data.summary["method"].dropna().unique()):
         info = recorded.get(name) or _described(name, data.profile)
