@@ -5,9 +5,9 @@ module imports no torch code.
 """
 from benchmark.api import MethodEntry
 
-MTBC = MethodEntry("baselines.mtbc:MultiTaskBC", display="Multi-task BC", rank=1)
-CARE = MethodEntry("baselines.care:CARE", display="CARE", rank=2)
-HYPERNET = MethodEntry("baselines.hypernet:HyperNetwork", display="offline hypernetwork (AWR)", rank=3)
-DT = MethodEntry("baselines.dt:DecisionTransformer", display="Decision Transformer", rank=4)
-EXPERT = MethodEntry("baselines.bounds:ScriptedExpert", display="scripted expert", rank=8)
-RANDOM = MethodEntry("baselines.bounds:RandomPolicy", display="random actions", rank=9)
+MTBC = MethodEntry("baselines.mtbc:MultiTaskBC", display="Multi-task BC", rank=2)
+CARE = MethodEntry("baselines.care:CARE", display="CARE", rank=3)
+HYPERNET = MethodEntry("baselines.hypernet:HyperNetwork", display="offline hypernetwork (AWR)", rank=4)
+DT = MethodEntry("baselines.dt:DecisionTransformer", display="Decision Transformer", rank=5)
+EXPERT = MethodEntry("baselines.bounds:ScriptedExpert", display="scripted expert", rank=12)
+RANDOM = MethodEntry("baselines.bounds:RandomPolicy", display="random actions", rank=13)

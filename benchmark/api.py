@@ -493,7 +493,7 @@ class MethodEntry:
     display: str = ""
     """Name in tables and legends (default: the registry name)."""
     rank: int = 100
-    """Position in tables and legends (lower first); ranks 0-9 get a reserved colour."""
+    """Position in tables and legends (lower first); ranks 0-19 get a reserved colour."""
     axis_labels: dict = field(default_factory=dict)
     """{variant key: axis label with unit} for ablation figures."""
     value_order: dict = field(default_factory=dict)

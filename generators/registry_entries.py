@@ -13,18 +13,19 @@ MAKE_AN_AGENT = MethodEntry(
                  "latent_width": "latent token width (units)",
                  "condition": "condition given to the generator"},
     value_order={"condition": ["h", "v", "h+v", "raw"]})
-NEAREST_CHECKPOINT = MethodEntry("generators.controls:NearestCheckpoint", display="nearest ckpt", rank=5)
+P_DIFF = MethodEntry("generators.pdiff:PDiff", display="p-diff", rank=1)
+NEAREST_CHECKPOINT = MethodEntry("generators.controls:NearestCheckpoint", display="nearest ckpt", rank=6)
 NOISY_CHECKPOINT = MethodEntry(
-    "generators.controls:NoisyCheckpoint", display="noisy ckpt", rank=6,
+    "generators.controls:NoisyCheckpoint", display="noisy ckpt", rank=7,
     axis_labels={"noise_std": "noise std (parameter units)"},
     # generators.controls.NOISE_SWEEP as variant values are written (importing it would import torch)
     value_order={"noise_std": ["0.001", "0.003", "0.01", "0.03", "0.1"]})
-MEAN_CHECKPOINT = MethodEntry("generators.controls:MeanCheckpoint", display="mean ckpt", rank=7)
+MEAN_CHECKPOINT = MethodEntry("generators.controls:MeanCheckpoint", display="mean ckpt", rank=8)
 K_MEAN_CHECKPOINT = MethodEntry(
-    "generators.controls:KMeanCheckpoint", display="k-mean ckpt", rank=10,
+    "generators.controls:KMeanCheckpoint", display="k-mean ckpt", rank=9,
     axis_labels={"k": "checkpoints averaged (count)", "aligned": "hidden units aligned before averaging"},
     value_order={"aligned": ["false", "true"]})
 GAUSSIAN_CHECKPOINT = MethodEntry(
-    "generators.controls:GaussianCheckpoint", display="Gaussian ckpt", rank=11,
+    "generators.controls:GaussianCheckpoint", display="Gaussian ckpt", rank=10,
     axis_labels={"scale": "std scale (x the task's per-parameter std)"})
-PROMPT_SOURCE = MethodEntry("generators.controls:PromptSource", display="prompt source", rank=12)
+PROMPT_SOURCE = MethodEntry("generators.controls:PromptSource", display="prompt source", rank=11)

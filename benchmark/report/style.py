@@ -12,7 +12,8 @@ import seaborn as sns
 from benchmark.api import METHODS, MethodEntry, variant_of
 from benchmark.errors import UserError
 
-_RESERVED_PALETTE = sns.color_palette("colorblind", 10)
+_RESERVED_PALETTE = sns.color_palette("colorblind", 10) + sns.color_palette("dark", 10)
+"""Ranks 0-19 of the registry: a colour each, the same in every report."""
 _OTHER_PALETTE = sns.color_palette("tab20", 20)
 
 RC = {
@@ -73,7 +74,7 @@ chosen by a hash of its name): variants share their base's hue, lighter."""
 
 
 def method_color(name: str):
-    """RGB tuple of `name`: reserved by its registry rank for base methods (ranks 0-9), else fixed
+    """RGB tuple of `name`: reserved by its registry rank for base methods (ranks 0-19), else fixed
     by a hash of the name; a variant gets a lighter shade of its base's colour."""
     if is_variant(name):
         level = VARIANT_LIGHTNESS[_hash(name) % len(VARIANT_LIGHTNESS)]
