@@ -197,8 +197,8 @@ def test_a_model_for_another_policy_spec_is_refused(reference, tiny_zoo):
 def test_dry_run_prints_the_plan_and_runs_nothing(tmp_path):
     result = _cli("run", "--suite", "unseen", "--profile", "mini", "--dry-run", results=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "99 cells" in result.stdout and "-n20-" in result.stdout and "CPU-hours" in result.stdout
-    assert "11 trainings (0 already trained), 1 zoo(s) (0 already built)" in result.stdout
+    assert "108 cells" in result.stdout and "-n20-" in result.stdout and "CPU-hours" in result.stdout
+    assert "12 trainings (0 already trained), 1 zoo(s) (0 already built)" in result.stdout
     assert not (tmp_path / "runs").exists() and not (tmp_path / "zoo").exists()
 
 
