@@ -10,6 +10,8 @@ IQM rows, so the two always agree.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -107,8 +109,17 @@ def headline(summary: pd.DataFrame, profile: str, reps: int = 2000, seed: int = 
         note = (f"Random-action floor and scripted-expert ceiling: {NOT_IN_RUN}"
                 f"{'' if len(missing) == len(BOUNDS) else ' (' + ', '.join(map(display_name, missing)) + ')'}; "
                 f"the `{bounds}` suite measures them (`python -m benchmark run --suite {bounds} --profile "
-                f"{profile}`; reference report: reports/{bounds}-{profile}/report.md).")
+                f"{profile}`{_committed_report(f'{bounds}-{profile}')}).")
     return pd.DataFrame(list(rows.values())), definitions, note
+
+
+REPORTS = Path(__file__).resolve().parents[2] / "reports"
+"""The committed reference reports (in a source checkout)."""
+
+
+def _committed_report(name: str) -> str:
+    """'; reference report: reports/NAME/report.md' when the checkout holds that report, else ''."""
+    return f"; reference report: reports/{name}/report.md" if (REPORTS / name / "report.md").is_file() else ""
 
 
 def headline_table(summary: pd.DataFrame, profile: str, reps: int = 2000, seed: int = 0) -> tuple[pd.DataFrame, str]:
