@@ -2,7 +2,7 @@
 
 The method gets a ConditionView of the cell's condition trajectories: its declared `reads`
 and nothing else, never the policies that produced them. Its proposal is checked before any
-rollout (`check_proposal`); an exception in `propose` or a refused proposal fails the cell
+rollout (`checked_proposal`); an exception in `propose` or a refused proposal fails the cell
 with one line naming the method and the cell (MethodFailure).
 """
 from __future__ import annotations
@@ -79,9 +79,10 @@ def checked_proposal(model, name: str, where: str, conditions: PolicySet, seed: 
         return ParameterProposal(conditions.params.copy(), spec)
     try:
         proposal = model.propose(method_view(model, name, conditions), seed=seed)
+        expected = model.n_policies(len(conditions))
     except Exception as exc:
         raise MethodFailure(f"method {name}, {where}: propose raised {one_line(exc)}") from exc
-    problem = proposal_problem(proposal, model.n_policies(len(conditions)), spec)
+    problem = proposal_problem(proposal, expected, spec)
     if problem:
         raise MethodFailure(f"method {name}, {where}: {problem}")
     return proposal
