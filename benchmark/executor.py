@@ -9,9 +9,10 @@ stays up for the rest of the command: zoo, training and cells share one session,
 `shutdown()` (called by the CLI at exit) ends. Each unit runs `fn(unit)` and its result comes
 back to the driver, which writes it (so a remote cluster needs no shared file system). A unit
 that raises is reported as failed, with the exception in one line and its traceback apart, and
-the others go on; a worker process that dies is retried by Ray. A unit may report how far it is (`benchmark.api.report_progress`,
-e.g. a long training): the driver shows the latest report of every running unit beside the bar,
-with the ETA of its current stage (through a small Ray actor, so it works on any cluster).
+the others go on; a worker process that dies is retried by Ray. A unit may report how far it is
+(`benchmark.api.report_progress`, e.g. a long training): the driver shows the latest report of
+every running unit beside the bar, with the ETA of its current stage (through a small Ray actor,
+so it works on any cluster).
 """
 from __future__ import annotations
 
