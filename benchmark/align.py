@@ -225,6 +225,13 @@ def aligned_nearest(queries, pool, spec: PolicySpec, candidates: int | None = DE
     return found["aligned"], found["aligned_index"]
 
 
+def nearest_raw_and_aligned(queries, pool, spec: PolicySpec, candidates: int | None = DEFAULT_CANDIDATES,
+                            passes: int = DEFAULT_PASSES) -> dict[str, np.ndarray]:
+    """`aligned_nearest` (raw prefilter) with the raw nearest kept too, from one distance matrix:
+    {raw, raw_index, aligned, aligned_index}, each (Q,)."""
+    return _search(queries, pool, spec, candidates, passes=passes)
+
+
 def nearest_neighbour_reference(pool, groups, spec: PolicySpec, candidates: int | None = DEFAULT_CANDIDATES,
                                 passes: int = DEFAULT_PASSES, prefilter: str = "raw",
                                 rows=None) -> dict[str, np.ndarray]:

@@ -195,6 +195,10 @@ class UndeclaredRead(UserError):
     """A method read a condition field it does not declare, or data `fit` never receives."""
 
 
+_ARRAY_FIELDS = ("states", "actions", "rewards", "successes")
+"""The condition fields that are arrays (the fifth, "task", is a name per row)."""
+
+
 class ConditionView:
     """A cell's condition trajectories as `propose` receives them: the fields the method
     declares in `reads` (`Method.reads_for`) and nothing else. The harness builds it; the
@@ -267,9 +271,6 @@ class ConditionView:
 
     def __repr__(self) -> str:
         return f"ConditionView({len(self)} trajectories of method {self._method}; reads {', '.join(self._reads) or 'nothing'})"
-
-
-_ARRAY_FIELDS = ("states", "actions", "rewards", "successes")
 
 
 class TrainingZoo:

@@ -118,25 +118,23 @@ def cmd_collect(args) -> int:
 
 
 def cmd_check_zoo(args) -> int:
-    from benchmark.zoo.format import load_zoo
+    from benchmark.zoo.format import condition_summary, load_zoo, update_range
 
     zoo = load_zoo(args.path)
     print(f"zoo {zoo.zoo_id}: valid; policy spec {zoo.spec}")
     print(f"  {'task':18s} {'checkpoints':>11s} {'at updates':>13s} {'conditions':>10s} {'succeeding':>10s} "
           f"{'at updates':>13s} {'shortest':>8s}")
-    for task in zoo.tasks:
-        ckpts, conds = zoo.checkpoints.for_task(task), zoo.conditions.for_task(task)
-        cond_success = conds.successes.any(axis=1).mean() if len(conds) else float("nan")
-        shortest = min([int(x.lengths.min()) for x in (ckpts, conds) if len(x)], default=0)
-        print(f"  {task:18s} {len(ckpts):11d} {_step_range(ckpts):>13s} {len(conds):10d} {cond_success:10.0%} "
-              f"{_step_range(conds):>13s} {shortest:8d}")
+    for task, conds in condition_summary(zoo).items():
+        ckpts = zoo.checkpoints.for_task(task)
+        shortest = min([int(x.lengths.min()) for x in (ckpts, zoo.conditions.for_task(task)) if len(x)], default=0)
+        succeeding = "-" if conds["succeeding"] is None else f"{conds['succeeding']:.0%}"
+        print(f"  {task:18s} {len(ckpts):11d} {_span(update_range(ckpts.records)):>13s} {conds['conditions']:10d} "
+              f"{succeeding:>10s} {_span(conds['updates']):>13s} {shortest:8d}")
     return 0
 
 
-def _step_range(rows) -> str:
-    """'min-max' of the training updates the rows were recorded at ('-' for none)."""
-    steps = [r.get("step") for r in rows.records if r.get("step") is not None]
-    return f"{min(steps)}-{max(steps)}" if steps else "-"
+def _span(updates: list[int] | None) -> str:
+    return f"{updates[0]}-{updates[1]}" if updates else "-"
 
 
 def cmd_run(args) -> int:

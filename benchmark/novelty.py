@@ -24,7 +24,7 @@ import zlib
 
 import numpy as np
 
-from benchmark.align import aligned_nearest, nearest_neighbour_reference, raw_relative_l2_matrix, relative_l2
+from benchmark.align import nearest_neighbour_reference, nearest_raw_and_aligned
 from benchmark.policy import BatchedPolicies, PolicySpec
 from benchmark.provenance import atomic_write_json
 from benchmark.zoo.format import Zoo
@@ -34,7 +34,7 @@ PROBE_TRAJECTORIES = 10
 PROBE_STEPS = 20
 """States taken from each, evenly over its valid steps."""
 CANDIDATES = 8
-"""Checkpoints aligned per policy: its 8 nearest by raw distance (benchmark.align.aligned_nearest;
+"""Checkpoints aligned per policy: its 8 nearest by raw distance (benchmark.align.nearest_raw_and_aligned;
 None aligns to every checkpoint). The aligned distance is then an upper bound that never exceeds
 the raw one: a permuted copy of a checkpoint far from it in raw distance would be missed, which
 matters for a generator that permutes hidden units, not for one that stays near a zoo run."""
@@ -68,11 +68,10 @@ def action_gap(params: np.ndarray, others: np.ndarray, spec: PolicySpec, states:
 def policy_novelty(params: np.ndarray, zoo: Zoo, task: str) -> dict[str, np.ndarray]:
     """The four per-policy columns (module docstring) of params (K, P), each (K,)."""
     pool = zoo.checkpoints.params
-    nearest_raw = raw_relative_l2_matrix(params, pool).argmin(axis=1)  # the matrix ranks; the distance is exact
-    raw = relative_l2(params, pool[nearest_raw])
-    aligned, index = aligned_nearest(params, pool, zoo.spec, candidates=CANDIDATES)
+    found = nearest_raw_and_aligned(params, pool, zoo.spec, candidates=CANDIDATES)
+    index = found["aligned_index"]
     gap = action_gap(params, pool[index], zoo.spec, probe_states(zoo, task))
-    return dict(l2_nearest_checkpoint=raw, aligned_l2_nearest_checkpoint=aligned,
+    return dict(l2_nearest_checkpoint=found["raw"], aligned_l2_nearest_checkpoint=found["aligned"],
                 aligned_nearest_checkpoint=index, action_gap_nearest_checkpoint=gap)
 
 

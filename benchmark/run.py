@@ -23,6 +23,7 @@ from benchmark.provenance import provenance
 from benchmark.store import cell_status, consolidate, failed_cells, write_cell, write_failures_log, write_run
 from benchmark.training import META, check_model, train_unit
 from benchmark.zoo.collect import build_zoo
+from benchmark.zoo.format import condition_summary
 
 
 def dry_run(suite: str, profile: str, results: Path, methods: list[str] | None, seeds: int | None,
@@ -59,18 +60,6 @@ def zoo_provenance(zoo) -> dict:
     are not bit-identical across machines (README, "The refactor and the committed unseen numbers")."""
     built = zoo.manifest.get("provenance") or {}
     return {key: built[key] for key in ("code_version", "machine", "created") if key in built}
-
-
-def condition_summary(zoo) -> dict:
-    """{task: conditions, share that succeed, training updates they were drawn at [min, max]}:
-    what a run's prompts were drawn from (the report prints it per task)."""
-    out = {}
-    for task in zoo.tasks:
-        conds = zoo.conditions.for_task(task)
-        steps = [r["step"] for r in conds.records if r.get("step") is not None]
-        out[task] = dict(conditions=len(conds), succeeding=round(float(conds.successes.any(axis=1).mean()), 3)
-                         if len(conds) else None, updates=[min(steps), max(steps)] if steps else None)
-    return out
 
 
 def _models_to_train(planned: Plan, todo: list, zoos: dict) -> list:

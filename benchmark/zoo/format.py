@@ -137,6 +137,23 @@ class Zoo:
         return list(self.manifest["tasks"])
 
 
+def update_range(records: list[dict]) -> list[int] | None:
+    """[min, max] of the training updates (`step`) rows were recorded at; None for none."""
+    steps = [r["step"] for r in records if r.get("step") is not None]
+    return [min(steps), max(steps)] if steps else None
+
+
+def condition_summary(zoo: Zoo) -> dict:
+    """{task: conditions, share that succeed, training updates they were drawn at [min, max]}:
+    what a run's prompts are drawn from (check-zoo and every report print it per task)."""
+    out = {}
+    for task in zoo.tasks:
+        conds = zoo.conditions.for_task(task)
+        out[task] = dict(conditions=len(conds), updates=update_range(conds.records),
+                         succeeding=round(float(conds.successes.any(axis=1).mean()), 3) if len(conds) else None)
+    return out
+
+
 def _expected_shapes(spec: PolicySpec, n: int, horizon: int) -> dict[str, tuple]:
     return {
         "params": (n, spec.n_params), "states": (n, horizon, spec.obs_dim),
