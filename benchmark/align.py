@@ -264,3 +264,23 @@ def nearest_neighbour_reference(pool, groups, spec: PolicySpec, candidates: int 
         found = _search(pool[rows], pool, spec, candidates, allowed, passes, ranking)
         out.update({f"{side}_{key}": value for key, value in found.items()})
     return out
+
+
+def align_pool(pool, spec: PolicySpec, rounds: int = 2, passes: int = DEFAULT_PASSES) -> np.ndarray:
+    """pool (N, P) with every member's hidden units permuted into one shared order; returns (N, P).
+
+    Every member is the same policy as before (only its units are reordered). Round one aligns
+    each member to pool[0]; every further round aligns each (original) member to the mean of the
+    previous round's aligned pool, a consensus order that favours no single member (the
+    "merge many" procedure of Git Re-Basin). An empty or one-member pool is returned as it is.
+    """
+    pool = np.asarray(pool)
+    if pool.ndim != 2:
+        raise ValueError(f"align_pool takes a pool (N, P), got shape {pool.shape}")
+    if len(pool) < 2:
+        return pool.copy()
+    reference = pool[0]
+    for _ in range(max(1, rounds)):
+        aligned = np.stack([align_to(member, reference, spec, passes) for member in pool])
+        reference = aligned.mean(axis=0)
+    return aligned.astype(pool.dtype, copy=False)

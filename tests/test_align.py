@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from benchmark.align import (
+    align_pool,
     align_to,
     aligned_nearest,
     match_hidden,
@@ -100,6 +101,22 @@ def test_aligning_a_noisy_permuted_copy_gets_back_to_the_noise_level():
     noisy = permute_hidden(reference + noise, spec, *random_perms(spec, rng))
     assert relative_l2(noisy, reference) > 1.0
     assert relative_l2(align_to(noisy, reference, spec), reference) == pytest.approx(0.2, abs=0.01)
+
+
+def test_align_pool_brings_permuted_runs_into_one_order_and_keeps_every_policy():
+    spec, rng = SMALL, np.random.default_rng(4)
+    base = random_policy(spec, rng)
+    pool = np.stack([permute_hidden(base + random_policy(spec, rng, scale=scale_of(spec) * 0.05), spec,
+                                    *random_perms(spec, rng)) for _ in range(6)])
+    aligned = align_pool(pool, spec)
+    assert aligned.shape == pool.shape and aligned.dtype == pool.dtype
+    assert relative_l2(pool[1:], pool[0]).min() > 0.5  # the members sit in unrelated orders
+    assert relative_l2(aligned[1:], aligned[0]).max() < 0.15  # and now share one
+    obs = rng.normal(size=(32, spec.obs_dim)).astype(np.float32)
+    for before, after in zip(pool, aligned):
+        for a, b in zip(actions_and_log_std(after, spec, obs), actions_and_log_std(before, spec, obs)):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(align_pool(pool[:1], spec), pool[:1])
 
 
 @SPECS

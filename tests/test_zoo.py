@@ -51,6 +51,32 @@ def test_second_build_is_reused_without_collecting(tiny_zoo, test_results, monke
     assert again.root == tiny_zoo.root
 
 
+def test_aligned_zoo_is_derived_from_the_unaligned_one_without_collecting(tiny_zoo, test_results, monkeypatch):
+    from benchmark.align import relative_l2
+
+    def fail(*args, **kwargs):
+        raise AssertionError("collector called for an aligned zoo whose unaligned zoo is built")
+
+    monkeypatch.setattr(collect, "execute", fail)
+    settings = {**load_profile("smoke").zoo, "align_checkpoints": True}
+    aligned = collect.build_zoo("smoke-aligned", settings, test_results)  # another profile's name
+    assert aligned.manifest["aligned_from"] == tiny_zoo.manifest["zoo_id"] != aligned.manifest["zoo_id"]
+    before, after = tiny_zoo.checkpoints, aligned.checkpoints
+    assert after.records == before.records and aligned.conditions.records == tiny_zoo.conditions.records
+    np.testing.assert_array_equal(after.states, before.states)
+    np.testing.assert_array_equal(aligned.conditions.params, tiny_zoo.conditions.params)
+    # the same policies: equal actions on the zoo's own states, though the vectors moved
+    obs = before.states[:, 5]
+    np.testing.assert_allclose(BatchedPolicies(after.params, aligned.spec).act(obs),
+                               BatchedPolicies(before.params, tiny_zoo.spec).act(obs), atol=1e-5)
+    runs = np.array([(r["task"], r["run_seed"]) for r in before.records], dtype=object)
+    for task in sorted(set(before.tasks)):
+        first = [np.flatnonzero((runs[:, 0] == task) & (runs[:, 1] == seed))[0] for seed in (0, 1)]
+        between = [relative_l2(p[first[1]], p[first[0]]) for p in (before.params, after.params)]
+        assert between[1] < 0.9 * between[0], (task, between)  # the two runs came closer
+    assert collect.build_zoo("smoke-aligned", settings, test_results).root == aligned.root
+
+
 def test_interrupted_build_resumes_from_its_shards(tmp_path, monkeypatch):
     settings = {"seen_tasks": ["reach"], "unseen_tasks": [], "runs_per_seen_task": 2,
                 "distill": {"checkpoints_per_run": 2, "conditions_per_run": 1}}

@@ -61,8 +61,12 @@ class ZooSettings:
     distill_tasks: dict = field(default_factory=dict)
     """{task: DistillConfig overrides on top of `distill`}, for recipes that differ by task
     (Robosuite Lift needs several configurations per run to transfer at all)."""
+    align_checkpoints: bool = False
+    """Permute every seen task's checkpoints into one hidden-unit order (benchmark.align.align_pool):
+    the same policies and trajectories, with the runs no longer in unrelated orders of their hidden
+    units. The zoo is derived from the zoo of the same settings without it (built or found first)."""
 
-    LATER_FIELDS = ("domain", "robot", "condition_robot", "distill_tasks")
+    LATER_FIELDS = ("domain", "robot", "condition_robot", "distill_tasks", "align_checkpoints")
     """Fields added after the MetaWorld zoos were built: hashed only when they differ from their
     default, so those zoos (and every cell id that names them) keep their ids."""
 
@@ -215,6 +219,44 @@ def build_zoo(profile_name: str, zoo_settings: dict, results: Path, tasks: list[
     root = zoo_dir(results, profile_name, settings)
     if (root / "manifest.json").is_file():
         return load_zoo(root)
+    if settings.align_checkpoints:
+        return _build_aligned_zoo(root, profile_name, settings, results, workers, address)
+    return _collect_zoo(root, profile_name, settings, workers, address)
+
+
+def _find_zoo(results: Path, settings: ZooSettings) -> Path | None:
+    """A finished zoo of these settings under any profile's name (the hash names the content)."""
+    digest = config_hash(settings.identity())
+    found = sorted(p.parent for p in (Path(results) / "zoo").glob(f"*-{digest}/manifest.json"))
+    return found[0] if found else None
+
+
+def _build_aligned_zoo(root: Path, profile_name: str, settings: ZooSettings, results: Path,
+                       workers: int, address: str | None) -> Zoo:
+    """The zoo of `settings` without alignment (found under any profile's name, or collected),
+    with every seen task's checkpoints permuted into one hidden-unit order; conditions as they are."""
+    from benchmark.align import align_pool
+
+    unaligned = dataclasses.replace(settings, align_checkpoints=False)
+    base_root = _find_zoo(results, unaligned)
+    base = load_zoo(base_root) if base_root else _collect_zoo(
+        zoo_dir(results, profile_name, unaligned), profile_name, unaligned, workers, address)
+    start = time.time()
+    params = base.checkpoints.params.copy()
+    for task in settings.seen_tasks:
+        rows = np.flatnonzero(base.checkpoints.tasks == task)
+        params[rows] = align_pool(params[rows], settings.spec)
+    checkpoints = dataclasses.replace(base.checkpoints, params=params)
+    manifest = {key: value for key, value in base.manifest.items() if key not in ("checkpoints", "conditions")}
+    manifest.update(zoo_id=root.name, profile=profile_name, settings=dataclasses.asdict(settings),
+                    aligned_from=base.manifest["zoo_id"],
+                    provenance=dict(base.manifest["provenance"], align_wall_s=round(time.time() - start, 1)))
+    write_zoo(root, manifest, checkpoints, base.conditions)
+    return load_zoo(root)
+
+
+def _collect_zoo(root: Path, profile_name: str, settings: ZooSettings, workers: int, address: str | None) -> Zoo:
+    """Run every collector run the zoo lacks (resumable shards), then assemble and write the zoo."""
     shard_dir = root / "shards"
     shard_dir.mkdir(parents=True, exist_ok=True)
     units = plan_units(settings)
