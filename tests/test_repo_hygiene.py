@@ -10,6 +10,8 @@
 2. The README and CI cannot drift apart: the README shows the quickstart smoke command and the
    commands `.ci/run` runs, and every `python -m benchmark ...` line of its shell blocks parses
    with the CLI and names an existing suite and profile.
+3. The README's headline table is exactly what `scripts/readme_table.py` writes from the
+   committed reports' summaries, so it cannot disagree with them.
 """
 from __future__ import annotations
 
@@ -129,6 +131,17 @@ def test_readme_benchmark_commands_parse():
             assert args.suite in suite_names(), f"`{command}`: no suite {args.suite!r}"
         if hasattr(args, "profile"):
             assert args.profile in profile_names(), f"`{command}`: no profile {args.profile!r}"
+
+
+def test_readme_headline_table_is_the_committed_reports():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("readme_table", ROOT / "scripts" / "readme_table.py")
+    readme_table = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(readme_table)
+    readme = README.read_text()
+    assert readme == readme_table.with_table(readme, readme_table.headline_markdown()), (
+        "README.md's headline table differs from the committed reports: run `python scripts/readme_table.py --write`")
 
 
 def test_cli_epilog_matches_the_readme():

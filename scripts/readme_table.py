@@ -1,0 +1,102 @@
+"""The README's headline table, from the committed reference reports.
+
+    python scripts/readme_table.py            # print the table
+    python scripts/readme_table.py --write    # put it into README.md between its markers
+
+`reports/headline.yaml` names, per column, the reports whose `summary.csv` it reads, the tasks
+(the domain's seen or unseen ones) and the trajectory count, and `rows_always` the methods
+that get a row even where no report has them yet ("not run"); the floor and ceiling rows (random
+actions, scripted expert) read no trajectories and are taken at any count. A cell that two
+reports both hold (the nearest checkpoint of a suite and of its controls run) is counted once.
+Every number is the headline's own (benchmark.report.headline.headline_cells: the top-5 IQM over
+seeds x tasks with its 95% stratified-bootstrap interval, and the mean with the range of the
+per-seed means), so the README and the reports agree to the digit. The best IQM of a column
+among the methods (not the bounds) is bold.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from benchmark.envs import domain_of
+from benchmark.report.headline import BOUNDS, IQM_COLUMN, MEAN_COLUMN, headline_cells, row_label
+from benchmark.report.style import method_order
+from benchmark.report.tables import group_aggregates, markdown_table
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC = ROOT / "reports" / "headline.yaml"
+README = ROOT / "README.md"
+BEGIN, END = "<!-- headline table: scripts/readme_table.py -->", "<!-- end of headline table -->"
+REPS, SEED = 2000, 0
+NOT_RUN = "not run"
+CELL_KEY = ["method", "task", "n_traj", "setting", "seed"]
+
+
+def column_cells(column: dict, reports: Path) -> pd.DataFrame:
+    """The ok cells of one column: its reports' summaries, on its tasks, at its trajectory count
+    (any count for the bounds), clean setting, each (method, task, n_traj, setting, seed) once."""
+    frames = [pd.read_csv(reports / name / "summary.csv") for name in column["reports"]]
+    cells = pd.concat(frames, ignore_index=True)
+    cells = cells[(cells["status"] == "ok") & (cells["setting"] == "clean")]
+    domain = domain_of(str(cells["task"].iloc[0]))
+    tasks = {"seen": domain.seen_tasks, "unseen": domain.unseen_tasks}[column["tasks"]]
+    cells = cells[cells["task"].isin(tasks)]
+    cells = cells[(cells["n_traj"] == column["n_traj"]) | cells["method"].isin(list(BOUNDS))]
+    return cells.drop_duplicates(CELL_KEY)
+
+
+def headline_markdown(spec_path: Path = SPEC, reports: Path = ROOT / "reports") -> str:
+    """The table as GitHub Markdown: one row per method (bounds last), an IQM and a mean column
+    per column of the spec."""
+    spec = yaml.safe_load(spec_path.read_text())
+    columns = [(c["label"], column_cells(c, reports)) for c in spec["columns"]]
+    found = set().union(*(set(cells["method"]) for _, cells in columns), spec.get("rows_always", []))
+    methods = [m for m in method_order(found) if m not in BOUNDS] + [m for m in BOUNDS if m in found]
+    rows = {m: {"method": row_label(m)} for m in methods}
+    for label, cells in columns:
+        bounds = cells["method"].isin(list(BOUNDS))
+        # the methods in one bootstrap call and the bounds in another, as their own reports make them
+        aggregates, scores = {}, {}
+        for part in (cells[~bounds], cells[bounds]):
+            if len(part):
+                found_aggregates, found_scores, _ = group_aggregates(part.assign(n_traj=0), spec["metric"],
+                                                                     reps=REPS, seed=SEED)
+                aggregates.update({m: found_aggregates for m in found_scores})
+                scores.update(found_scores)
+        iqm = {m: float(a.loc[(a["method"] == m) & (a["aggregate"] == "IQM"), "point"].iloc[0])
+               for m, a in aggregates.items() if m not in BOUNDS}
+        for method in methods:
+            shown, mean = headline_cells(aggregates[method], scores, method) if method in scores else (NOT_RUN, "")
+            if iqm and iqm.get(method) == max(iqm.values()):
+                shown = f"**{shown}**"
+            rows[method][f"{label}: {IQM_COLUMN}"] = shown
+            rows[method][f"{label}: {MEAN_COLUMN}"] = mean
+    return markdown_table(pd.DataFrame(list(rows.values())))
+
+
+def with_table(readme: str, table: str) -> str:
+    """readme with the text between its markers replaced by table."""
+    if BEGIN not in readme or END not in readme:
+        raise SystemExit(f"README.md lacks the markers {BEGIN!r} and {END!r}")
+    head, rest = readme.split(BEGIN, 1)
+    return f"{head}{BEGIN}\n{table}\n{END}{rest.split(END, 1)[1]}"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write", action="store_true", help="replace the table in README.md")
+    args = parser.parse_args(argv)
+    table = headline_markdown()
+    if args.write:
+        README.write_text(with_table(README.read_text(), table))
+    else:
+        print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
