@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -79,6 +80,25 @@ def test_serial_run_writes_cells_summary_and_tables(reference):
     zoo_id = cell["config"]["zoo_id"]
     built = json.loads((run / "run.json").read_text())["zoos"][zoo_id]
     assert built["code_version"] and built["machine"] and built["created"]
+
+
+def test_snap_test_of_the_nearest_checkpoint_replays_its_own_episodes(reference):
+    """Snapping a policy to its nearest zoo checkpoint (scripts/snap_test.py) is the identity for
+    the nearest-checkpoint control, whose proposals are zoo checkpoints: the snapped success must
+    equal the stored one cell by cell, which pins the rows, configurations and step limit the
+    snap test rolls out."""
+    run = reference / "runs" / "smoke-smoke"
+    result = subprocess.run([sys.executable, "scripts/snap_test.py", str(run), "--method", "nearest-checkpoint",
+                             "--workers", "0"], capture_output=True, text=True,
+                            cwd=Path(__file__).resolve().parent.parent)
+    assert result.returncode == 0, result.stderr[-3000:]
+    table = pd.read_csv(run / "snap_test.csv")
+    assert set(table["kind"]) == {"generated", "snapped", "snapped-aligned"}
+    by_kind = table.pivot_table(index="cell_id", columns="kind", values="mean")
+    assert len(by_kind) == 2 and by_kind.notna().all().all()
+    for kind in ("snapped", "snapped-aligned"):
+        pd.testing.assert_series_equal(by_kind[kind], by_kind["generated"], check_names=False)
+    (run / "snap_test.csv").unlink()
 
 
 def test_rerun_skips_finished_cells(reference):
