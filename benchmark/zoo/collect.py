@@ -21,7 +21,7 @@ from benchmark.envs import Domain, condition_configuration, get_domain, train_co
 from benchmark.errors import UserError
 from benchmark.executor import execute
 from benchmark.policy import PolicySpec
-from benchmark.provenance import atomic_write_json, config_hash, provenance
+from benchmark.provenance import atomic_write_json, code_version, config_hash, provenance
 from benchmark.zoo import distill
 from benchmark.zoo.format import ARRAYS, FORMAT_VERSION, PolicySet, Zoo, load_zoo, write_zoo
 
@@ -250,7 +250,8 @@ def _build_aligned_zoo(root: Path, profile_name: str, settings: ZooSettings, res
     manifest = {key: value for key, value in base.manifest.items() if key not in ("checkpoints", "conditions")}
     manifest.update(zoo_id=root.name, profile=profile_name, settings=dataclasses.asdict(settings),
                     aligned_from=base.manifest["zoo_id"],
-                    provenance=dict(base.manifest["provenance"], align_wall_s=round(time.time() - start, 1)))
+                    provenance=dict(base.manifest["provenance"], align_wall_s=round(time.time() - start, 1),
+                                    align_code_version=code_version()))
     write_zoo(root, manifest, checkpoints, base.conditions)
     return load_zoo(root)
 
