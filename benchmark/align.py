@@ -266,21 +266,33 @@ def nearest_neighbour_reference(pool, groups, spec: PolicySpec, candidates: int 
     return out
 
 
-def align_pool(pool, spec: PolicySpec, rounds: int = 2, passes: int = DEFAULT_PASSES) -> np.ndarray:
-    """pool (N, P) with every member's hidden units permuted into one shared order; returns (N, P).
+def align_pool(pool, spec: PolicySpec, groups=None, rounds: int = 2, passes: int = DEFAULT_PASSES) -> np.ndarray:
+    """pool (N, P) with its hidden units permuted into one shared order, one permutation per group;
+    returns (N, P).
 
-    Every member is the same policy as before (only its units are reordered). Round one aligns
-    each member to pool[0]; every further round aligns each (original) member to the mean of the
-    previous round's aligned pool, a consensus order that favours no single member (the
-    "merge many" procedure of Git Re-Basin). An empty or one-member pool is returned as it is.
+    groups (N,) labels the members that keep their relative order (a training run's checkpoints,
+    which lie close together in one order); None makes every member its own group. Each group is
+    represented by the mean of its members. Round one matches every group's mean to the first
+    group's; each further round matches them to the mean of the previous round's matched group
+    means, a consensus order that favours no group (the "merge many" procedure of Git Re-Basin).
+    Every member is then permuted by its group's permutation: it stays the same policy, and the
+    distances between members of one group do not change. A pool with one group is returned as it is.
     """
     pool = np.asarray(pool)
     if pool.ndim != 2:
         raise ValueError(f"align_pool takes a pool (N, P), got shape {pool.shape}")
-    if len(pool) < 2:
+    groups = np.arange(len(pool)) if groups is None else np.asarray(groups)
+    if groups.shape != (len(pool),):
+        raise ValueError(f"groups {groups.shape} must be (N,) for a pool {pool.shape}")
+    labels, group_of = np.unique(groups, return_inverse=True)
+    if len(labels) < 2:
         return pool.copy()
-    reference = pool[0]
+    means = np.stack([pool[group_of == g].mean(axis=0, dtype=np.float64) for g in range(len(labels))])
+    reference = means[0]
     for _ in range(max(1, rounds)):
-        aligned = np.stack([align_to(member, reference, spec, passes) for member in pool])
-        reference = aligned.mean(axis=0)
-    return aligned.astype(pool.dtype, copy=False)
+        perms = [match_hidden(mean, reference, spec, passes) for mean in means]
+        reference = np.mean([permute_hidden(mean, spec, *perm) for mean, perm in zip(means, perms)], axis=0)
+    aligned = np.empty_like(pool)
+    for row, g in enumerate(group_of):
+        aligned[row] = permute_hidden(pool[row], spec, *perms[g])
+    return aligned

@@ -104,19 +104,30 @@ def test_aligning_a_noisy_permuted_copy_gets_back_to_the_noise_level():
 
 
 def test_align_pool_brings_permuted_runs_into_one_order_and_keeps_every_policy():
+    """Three runs of four checkpoints each: one solution, each run in its own hidden-unit order."""
     spec, rng = SMALL, np.random.default_rng(4)
     base = random_policy(spec, rng)
-    pool = np.stack([permute_hidden(base + random_policy(spec, rng, scale=scale_of(spec) * 0.05), spec,
-                                    *random_perms(spec, rng)) for _ in range(6)])
-    aligned = align_pool(pool, spec)
+    pool, runs = [], []
+    for run in range(3):
+        perms = random_perms(spec, rng)
+        for _ in range(4):
+            pool.append(permute_hidden(base + random_policy(spec, rng, scale=scale_of(spec) * 0.05), spec, *perms))
+            runs.append(run)
+    pool, runs = np.stack(pool), np.array(runs)
+    aligned = align_pool(pool, spec, groups=runs)
     assert aligned.shape == pool.shape and aligned.dtype == pool.dtype
-    assert relative_l2(pool[1:], pool[0]).min() > 0.5  # the members sit in unrelated orders
-    assert relative_l2(aligned[1:], aligned[0]).max() < 0.15  # and now share one
+    assert relative_l2(pool[4:], pool[0]).min() > 0.5  # the runs sit in unrelated orders
+    assert relative_l2(aligned[4:], aligned[0]).max() < 0.15  # and now share one
+    for run in range(3):  # a run's checkpoints keep their distances: one permutation per run
+        members = np.flatnonzero(runs == run)
+        np.testing.assert_allclose(relative_l2(aligned[members[1:]], aligned[members[0]]),
+                                   relative_l2(pool[members[1:]], pool[members[0]]), rtol=1e-5)
     obs = rng.normal(size=(32, spec.obs_dim)).astype(np.float32)
     for before, after in zip(pool, aligned):
         for a, b in zip(actions_and_log_std(after, spec, obs), actions_and_log_std(before, spec, obs)):
             np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
-    np.testing.assert_array_equal(align_pool(pool[:1], spec), pool[:1])
+    np.testing.assert_array_equal(align_pool(pool[:4], spec, groups=runs[:4]), pool[:4])  # one run
+    assert relative_l2(align_pool(pool, spec)[4:], align_pool(pool, spec)[0]).max() < 0.15  # each its own group
 
 
 @SPECS

@@ -74,6 +74,9 @@ def test_aligned_zoo_is_derived_from_the_unaligned_one_without_collecting(tiny_z
         first = [np.flatnonzero((runs[:, 0] == task) & (runs[:, 1] == seed))[0] for seed in (0, 1)]
         between = [relative_l2(p[first[1]], p[first[0]]) for p in (before.params, after.params)]
         assert between[1] < 0.9 * between[0], (task, between)  # the two runs came closer
+        run = np.flatnonzero((runs[:, 0] == task) & (runs[:, 1] == 0))
+        np.testing.assert_allclose(relative_l2(after.params[run[1:]], after.params[run[0]]),  # one run: as before
+                                   relative_l2(before.params[run[1:]], before.params[run[0]]), rtol=1e-5)
     assert collect.build_zoo("smoke-aligned", settings, test_results).root == aligned.root
 
 

@@ -26,6 +26,11 @@ from benchmark.zoo import distill
 from benchmark.zoo.format import ARRAYS, FORMAT_VERSION, PolicySet, Zoo, load_zoo, write_zoo
 
 
+ALIGN_VERSION = 1
+"""Version of the alignment an `align_checkpoints` zoo is derived with (part of its id): a change to
+benchmark.align.align_pool's result must raise it, so that zoos aligned the old way are not found."""
+
+
 @dataclass
 class ZooSettings:
     """What a zoo holds and how it is collected (the `zoo` section of a profile). Build it with
@@ -62,9 +67,10 @@ class ZooSettings:
     """{task: DistillConfig overrides on top of `distill`}, for recipes that differ by task
     (Robosuite Lift needs several configurations per run to transfer at all)."""
     align_checkpoints: bool = False
-    """Permute every seen task's checkpoints into one hidden-unit order (benchmark.align.align_pool):
-    the same policies and trajectories, with the runs no longer in unrelated orders of their hidden
-    units. The zoo is derived from the zoo of the same settings without it (built or found first)."""
+    """Permute every seen task's runs into one hidden-unit order (benchmark.align.align_pool, one
+    permutation per run): the same policies and trajectories, with the runs no longer in unrelated
+    orders of their hidden units and each run's checkpoints as close as before. The zoo is derived
+    from the zoo of the same settings without it (built or found first)."""
 
     LATER_FIELDS = ("domain", "robot", "condition_robot", "distill_tasks", "align_checkpoints")
     """Fields added after the MetaWorld zoos were built: hashed only when they differ from their
@@ -122,7 +128,10 @@ class ZooSettings:
         for name in self.LATER_FIELDS:
             if settings[name] == defaults[name]:
                 del settings[name]
-        return dict(settings=settings, format_version=FORMAT_VERSION, collector_version=distill.COLLECTOR_VERSION)
+        identity = dict(settings=settings, format_version=FORMAT_VERSION, collector_version=distill.COLLECTOR_VERSION)
+        if self.align_checkpoints:
+            identity["align_version"] = ALIGN_VERSION
+        return identity
 
 
 @dataclass(frozen=True)
@@ -234,7 +243,7 @@ def _find_zoo(results: Path, settings: ZooSettings) -> Path | None:
 def _build_aligned_zoo(root: Path, profile_name: str, settings: ZooSettings, results: Path,
                        workers: int, address: str | None) -> Zoo:
     """The zoo of `settings` without alignment (found under any profile's name, or collected),
-    with every seen task's checkpoints permuted into one hidden-unit order; conditions as they are."""
+    with every seen task's runs permuted into one hidden-unit order; conditions as they are."""
     from benchmark.align import align_pool
 
     unaligned = dataclasses.replace(settings, align_checkpoints=False)
@@ -245,7 +254,8 @@ def _build_aligned_zoo(root: Path, profile_name: str, settings: ZooSettings, res
     params = base.checkpoints.params.copy()
     for task in settings.seen_tasks:
         rows = np.flatnonzero(base.checkpoints.tasks == task)
-        params[rows] = align_pool(params[rows], settings.spec)
+        runs = np.array([base.checkpoints.records[i]["run_seed"] for i in rows])
+        params[rows] = align_pool(params[rows], settings.spec, groups=runs)
     checkpoints = dataclasses.replace(base.checkpoints, params=params)
     manifest = {key: value for key, value in base.manifest.items() if key not in ("checkpoints", "conditions")}
     manifest.update(zoo_id=root.name, profile=profile_name, settings=dataclasses.asdict(settings),
