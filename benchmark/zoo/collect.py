@@ -25,7 +25,6 @@ from benchmark.provenance import atomic_write_json, code_version, config_hash, p
 from benchmark.zoo import distill
 from benchmark.zoo.format import ARRAYS, FORMAT_VERSION, PolicySet, Zoo, load_zoo, write_zoo
 
-
 ALIGN_VERSION = 1
 """Version of the alignment an `align_checkpoints` zoo is derived with (part of its id): a change to
 benchmark.align.align_pool's result must raise it, so that zoos aligned the old way are not found."""
