@@ -104,7 +104,9 @@ def test_aligning_a_noisy_permuted_copy_gets_back_to_the_noise_level():
 
 
 def test_align_pool_brings_permuted_runs_into_one_order_and_keeps_every_policy():
-    """Three runs of four checkpoints each: one solution, each run in its own hidden-unit order."""
+    """Three runs of four checkpoints each, one solution with each run in its own hidden-unit
+    order, and a fourth "run" of four unrelated policies: one permutation per run keeps even that
+    run's distances, which aligning each policy on its own would change."""
     spec, rng = SMALL, np.random.default_rng(4)
     base = random_policy(spec, rng)
     pool, runs = [], []
@@ -113,12 +115,13 @@ def test_align_pool_brings_permuted_runs_into_one_order_and_keeps_every_policy()
         for _ in range(4):
             pool.append(permute_hidden(base + random_policy(spec, rng, scale=scale_of(spec) * 0.05), spec, *perms))
             runs.append(run)
-    pool, runs = np.stack(pool), np.array(runs)
+    pool += [random_policy(spec, rng) for _ in range(4)]
+    pool, runs = np.stack(pool), np.array(runs + [3] * 4)
     aligned = align_pool(pool, spec, groups=runs)
     assert aligned.shape == pool.shape and aligned.dtype == pool.dtype
-    assert relative_l2(pool[4:], pool[0]).min() > 0.5  # the runs sit in unrelated orders
-    assert relative_l2(aligned[4:], aligned[0]).max() < 0.15  # and now share one
-    for run in range(3):  # a run's checkpoints keep their distances: one permutation per run
+    assert relative_l2(pool[4:12], pool[0]).min() > 0.5  # the runs sit in unrelated orders
+    assert relative_l2(aligned[4:12], aligned[0]).max() < 0.15  # and now share one
+    for run in range(4):  # a run's checkpoints keep their distances: one permutation per run
         members = np.flatnonzero(runs == run)
         np.testing.assert_allclose(relative_l2(aligned[members[1:]], aligned[members[0]]),
                                    relative_l2(pool[members[1:]], pool[members[0]]), rtol=1e-5)
@@ -127,7 +130,8 @@ def test_align_pool_brings_permuted_runs_into_one_order_and_keeps_every_policy()
         for a, b in zip(actions_and_log_std(after, spec, obs), actions_and_log_std(before, spec, obs)):
             np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(align_pool(pool[:4], spec, groups=runs[:4]), pool[:4])  # one run
-    assert relative_l2(align_pool(pool, spec)[4:], align_pool(pool, spec)[0]).max() < 0.15  # each its own group
+    each_alone = align_pool(pool[:12], spec)  # every member its own group
+    assert relative_l2(each_alone[4:], each_alone[0]).max() < 0.15
 
 
 @SPECS
