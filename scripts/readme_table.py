@@ -5,7 +5,7 @@
 
 `reports/headline.yaml` names, per column, the reports whose `summary.csv` it reads, the tasks
 (the domain's seen or unseen ones) and the trajectory count, and `rows_always` the methods
-that get a row even where no report has them yet ("not run"); the floor and ceiling rows (random
+that get a row even where no report has them yet ("not in these reports"); the floor and ceiling rows (random
 actions, scripted expert) read no trajectories and are taken at any count. A cell that two
 reports both hold (the nearest checkpoint of a suite and of its controls run) is counted once.
 Every number is the headline's own (benchmark.report.headline.headline_cells: the top-5 IQM over
@@ -32,7 +32,7 @@ SPEC = ROOT / "reports" / "headline.yaml"
 README = ROOT / "README.md"
 BEGIN, END = "<!-- headline table: scripts/readme_table.py -->", "<!-- end of headline table -->"
 REPS, SEED = 2000, 0
-NOT_RUN = "not run"
+NOT_RUN = "not in these reports"
 CELL_KEY = ["method", "task", "n_traj", "setting", "seed"]
 
 
