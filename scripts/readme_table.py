@@ -6,11 +6,12 @@
 `reports/headline.yaml` names, per column, the reports whose `summary.csv` it reads, the tasks
 (the domain's seen or unseen ones) and the trajectory count, and `rows_always` the methods
 that get a row even where no report has them yet ("not in these reports"); the floor and ceiling rows (random
-actions, scripted expert) read no trajectories and are taken at any count. A cell that two
-reports both hold (the nearest checkpoint of a suite and of its controls run) is counted once.
-Every number is the headline's own (benchmark.report.headline.headline_cells: the top-5 IQM over
-seeds x tasks with its 95% stratified-bootstrap interval, and the mean with the range of the
-per-seed means), so the README and the reports agree to the digit. The best IQM of a column
+actions, scripted expert) read no trajectories and are taken at any count. A method that two
+reports both hold (the nearest checkpoint of a suite and of its controls run) is taken from the
+first. Every number is the headline's own (benchmark.report.headline.headline_cells: the top-5 IQM
+over seeds x tasks with its 95% stratified-bootstrap interval, and the mean with the range of the
+per-seed means), bootstrapped per report as the report does it, so the README and the reports
+agree to the digit. The best IQM of a column
 among the methods (not the bounds) is bold.
 """
 from __future__ import annotations
@@ -33,20 +34,31 @@ README = ROOT / "README.md"
 BEGIN, END = "<!-- headline table: scripts/readme_table.py -->", "<!-- end of headline table -->"
 REPS, SEED = 2000, 0
 NOT_RUN = "not in these reports"
-CELL_KEY = ["method", "task", "n_traj", "setting", "seed"]
 
 
 def column_cells(column: dict, reports: Path) -> pd.DataFrame:
-    """The ok cells of one column: its reports' summaries, on its tasks, at its trajectory count
-    (any count for the bounds), clean setting, each (method, task, n_traj, setting, seed) once."""
-    frames = [pd.read_csv(reports / name / "summary.csv") for name in column["reports"]]
+    """The ok cells of one column: its reports' summaries (a `report` column names each row's),
+    on its tasks, at its trajectory count (any count for the bounds), clean setting."""
+    frames = [pd.read_csv(reports / name / "summary.csv").assign(report=name) for name in column["reports"]]
     cells = pd.concat(frames, ignore_index=True)
     cells = cells[(cells["status"] == "ok") & (cells["setting"] == "clean")]
     domain = domain_of(str(cells["task"].iloc[0]))
     tasks = {"seen": domain.seen_tasks, "unseen": domain.unseen_tasks}[column["tasks"]]
     cells = cells[cells["task"].isin(tasks)]
-    cells = cells[(cells["n_traj"] == column["n_traj"]) | cells["method"].isin(list(BOUNDS))]
-    return cells.drop_duplicates(CELL_KEY)
+    return cells[(cells["n_traj"] == column["n_traj"]) | cells["method"].isin(list(BOUNDS))]
+
+
+def column_aggregates(cells: pd.DataFrame, metric: str) -> tuple[dict, dict]:
+    """({method: aggregates frame}, {method: scores}) of one column. Each report's methods are
+    bootstrapped in one call, as that report itself computes them (rliable's intervals depend on
+    the methods sharing a call), and a method two reports hold is taken from the first."""
+    aggregates, scores = {}, {}
+    for _, part in cells.groupby("report", sort=False):
+        found_aggregates, found_scores, _ = group_aggregates(part.assign(n_traj=0), metric, reps=REPS, seed=SEED)
+        for method, found in found_scores.items():
+            if method not in scores:
+                aggregates[method], scores[method] = found_aggregates, found
+    return aggregates, scores
 
 
 def headline_markdown(spec_path: Path = SPEC, reports: Path = ROOT / "reports") -> str:
@@ -58,15 +70,7 @@ def headline_markdown(spec_path: Path = SPEC, reports: Path = ROOT / "reports") 
     methods = [m for m in method_order(found) if m not in BOUNDS] + [m for m in BOUNDS if m in found]
     rows = {m: {"method": row_label(m)} for m in methods}
     for label, cells in columns:
-        bounds = cells["method"].isin(list(BOUNDS))
-        # the methods in one bootstrap call and the bounds in another, as their own reports make them
-        aggregates, scores = {}, {}
-        for part in (cells[~bounds], cells[bounds]):
-            if len(part):
-                found_aggregates, found_scores, _ = group_aggregates(part.assign(n_traj=0), spec["metric"],
-                                                                     reps=REPS, seed=SEED)
-                aggregates.update({m: found_aggregates for m in found_scores})
-                scores.update(found_scores)
+        aggregates, scores = column_aggregates(cells, spec["metric"])
         iqm = {m: float(a.loc[(a["method"] == m) & (a["aggregate"] == "IQM"), "point"].iloc[0])
                for m, a in aggregates.items() if m not in BOUNDS}
         for method in methods:

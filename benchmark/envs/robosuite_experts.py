@@ -170,7 +170,20 @@ class NutRoundExpert(_Expert):
     CARRY = 1.0                        # nut height while carrying
     HOVER = 0.06
 
+    PHASES = ("approach", "descend", "close", "lift", "carry", "lower")
+    """The branches of `act`, in task order: over the grasp point with the gripper open, down to
+    it, closing on it, then holding: lifting, carrying over the peg, lowering onto it."""
+
+    def phase(self, obs) -> str:
+        """Which of PHASES the expert is in at `obs` (a learner's error is measured by phase)."""
+        return self._plan(np.asarray(obs, np.float64))[0]
+
     def act(self, obs):
+        _, target, rot, grip = self._plan(obs)
+        return servo(obs, target, rot, grip)
+
+    def _plan(self, obs):
+        """(phase, target position, target orientation, gripper command) at `obs`."""
         eef, opening, opening_vel = obs[0:3], obs[7], obs[8]
         nut, nut_quat = obs[9:12], obs[12:16]
         alpha = yaw_of(nut_quat)
@@ -191,22 +204,21 @@ class NutRoundExpert(_Expert):
             rot = top_down(eef_yaw + float(np.clip(turn, -0.4, 0.4)))
             to_peg = self.PEG - nut[:2]
             around_peg = nut[2] < self.PEG_TOP and np.linalg.norm(to_peg) < 0.02
-            if around_peg or (np.linalg.norm(to_peg) < 0.006 and abs(turn) < 0.1):
-                z = self.TABLE - 0.02                  # lower the ring onto the peg
-            else:
-                z = self.CARRY
+            lowering = around_peg or (np.linalg.norm(to_peg) < 0.006 and abs(turn) < 0.1)
+            z = self.TABLE - 0.02 if lowering else self.CARRY   # lower the ring onto the peg
             lifted = nut[2] > self.CARRY - 0.03
             move = to_peg if (lifted or around_peg) else np.zeros(2)
             target = eef + np.array([move[0], move[1], z - nut[2]])
-            return servo(obs, target, rot, CLOSE)
+            phase = "lower" if lowering else ("carry" if lifted or around_peg else "lift")
+            return phase, target, rot, CLOSE
         rot = top_down(grip_yaw)
         dxy = np.linalg.norm(err[:2])
         if np.linalg.norm(err) < 0.01:                 # in place: close
-            return servo(obs, grasp, rot, CLOSE)
+            return "close", grasp, rot, CLOSE
         if dxy > 0.008:                                # above the grasp point, gripper open
             z = max(eef[2], grasp[2] + self.HOVER) if dxy > 0.03 else grasp[2] + self.HOVER
-            return servo(obs, [grasp[0], grasp[1], z], rot, OPEN)
-        return servo(obs, grasp, rot, OPEN)            # descend
+            return "approach", [grasp[0], grasp[1], z], rot, OPEN
+        return "descend", grasp, rot, OPEN
 
 
 EXPERTS["NutAssemblyRound"] = NutRoundExpert

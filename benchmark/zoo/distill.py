@@ -102,6 +102,10 @@ class DistillConfig:
     configurations_per_run: int = 1
     """K: configurations a run trains on and its checkpoints must all succeed in (1: the run's
     own only)."""
+    demo_configurations: int = 0
+    """Expert demonstrations on this many further configurations join the first training set (a
+    behaviour-cloning warm start over many initial states); unlike the K configurations, no
+    checkpoint has to succeed on them and the learner is never rolled out there."""
     shared_init: bool = False
     """Start every run of a task from the same initial parameters (seeded by the task name)."""
     harvest_lr: float | None = None
@@ -129,6 +133,15 @@ def extra_configurations(run_seed: int, count: int) -> list[int]:
     return [train_configuration(run_seed + k * EXTRA_CONFIGURATION_STRIDE) for k in range(1, count + 1)]
 
 
+def demo_configurations(run_seed: int, count: int) -> list[int]:
+    """The `count` configurations a run's warm-start demonstrations are rolled out on: 100 * (r + 1)
+    + j, whose remainder mod the extra stride is >= 100, so disjoint from every run's own and
+    extra configurations (remainder r < 100) and from other runs' demonstrations."""
+    if count and not (run_seed < 99 and count <= 100):
+        raise ValueError(f"demo configurations: run seed {run_seed} >= 99 or count {count} > 100")
+    return [train_configuration(100 * (run_seed + 1) + j) for j in range(count)]
+
+
 def condition_updates(config: DistillConfig) -> list[int]:
     """The updates at which a 'training-window' run records its conditions: evenly spaced over
     the first `condition_window` of `max_updates`, the last at the window's end."""
@@ -142,6 +155,27 @@ def shared_initialisation(task: str, spec: PolicySpec) -> GaussianActor:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(zlib.crc32(task.encode()))
         return GaussianActor(spec)
+
+
+def fit_actor(actor: GaussianActor, optimizer: torch.optim.Optimizer, states: np.ndarray, targets: np.ndarray,
+              n_updates: int, rng: np.random.Generator, config: DistillConfig) -> float:
+    """`n_updates` minibatch steps of the distillation loss on (states (N, obs), expert actions
+    (N, act)): MSE of tanh(mean) plus the log-std head's likelihood of the noisy expert action.
+    Returns the last loss."""
+    states, targets = torch.from_numpy(states), torch.from_numpy(targets)
+    loss = torch.zeros(())
+    for _ in range(n_updates):
+        idx = torch.from_numpy(rng.integers(len(states), size=config.batch_size))
+        mean, log_std = actor(states[idx])
+        target = targets[idx]
+        noisy = (target + config.exploration_std * torch.randn_like(target)).clamp(-0.999, 0.999)
+        z = (torch.atanh(noisy) - mean.detach()) / log_std.exp()
+        nll = (0.5 * z.pow(2) + log_std).mean()
+        loss = torch.nn.functional.mse_loss(torch.tanh(mean), target) + config.log_std_weight * nll
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return float(loss.detach())
 
 
 def _expert_actions(expert, states: np.ndarray) -> np.ndarray:
@@ -190,16 +224,20 @@ def run_distill(task: str, run_seed: int, configuration: int, config: DistillCon
         actor.load_state_dict(shared_initialisation(task, spec).state_dict())
     optimizer = torch.optim.Adam(actor.parameters(), lr=config.lr)
 
-    demo = rollout(env, lambda obs: _expert_actions(expert, obs[None])[0], steps_after_success=config.steps_after_success,
-                             min_steps=config.min_steps)
-    data_states = [demo.states]
-    data_actions = [_expert_actions(expert, demo.states)]
+    def demonstrate(demo_env) -> Trajectory:
+        """An expert rollout; its states, labelled, join the training set."""
+        trajectory = rollout(demo_env, lambda obs: _expert_actions(expert, obs[None])[0],
+                             steps_after_success=config.steps_after_success, min_steps=config.min_steps)
+        data_states.append(trajectory.states)
+        data_actions.append(_expert_actions(expert, trajectory.states))
+        return trajectory
+
+    data_states, data_actions = [], []
+    demo = demonstrate(env)
     for extra_env in extra_envs:
-        extra_demo = rollout(extra_env, lambda obs: _expert_actions(expert, obs[None])[0],
-                             steps_after_success=config.steps_after_success,
-                             min_steps=config.min_steps)
-        data_states.append(extra_demo.states)
-        data_actions.append(_expert_actions(expert, extra_demo.states))
+        demonstrate(extra_env)
+    for demo_configuration in demo_configurations(run_seed, config.demo_configurations):
+        demonstrate(make_env(task, demo_configuration, robot))
 
     def act_deterministic(obs):
         with torch.no_grad():
@@ -219,22 +257,10 @@ def run_distill(task: str, run_seed: int, configuration: int, config: DistillCon
 
     def train(n_updates: int) -> float:
         nonlocal updates
-        states = torch.from_numpy(np.concatenate(data_states))
-        targets = torch.from_numpy(np.concatenate(data_actions))
-        loss = torch.zeros(())
-        for _ in range(n_updates):
-            idx = torch.from_numpy(rng.integers(len(states), size=config.batch_size))
-            mean, log_std = actor(states[idx])
-            target = targets[idx]
-            noisy = (target + config.exploration_std * torch.randn_like(target)).clamp(-0.999, 0.999)
-            z = (torch.atanh(noisy) - mean.detach()) / log_std.exp()
-            nll = (0.5 * z.pow(2) + log_std).mean()
-            loss = torch.nn.functional.mse_loss(torch.tanh(mean), target) + config.log_std_weight * nll
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+        loss = fit_actor(actor, optimizer, np.concatenate(data_states), np.concatenate(data_actions),
+                         n_updates, rng, config)
         updates += n_updates
-        return float(loss.detach())
+        return loss
 
     def succeeds_everywhere() -> bool:
         """Roll the learner out on the extra configurations (relabelled and aggregated);

@@ -1,0 +1,158 @@
+"""Why NutAssemblyRound's distillation fails where its expert succeeds: the learner's error by phase.
+
+One learner per recipe, trained as the zoo's distillation trains it (`distill.fit_actor`, the
+same loss and optimiser): first on expert demonstrations in `--demos` configurations
+(`distill.demo_configurations`; 0 keeps the zoo's single demonstration per configuration) for
+`--bc-updates` updates, then by DAgger on the run's K configurations (`--configurations`):
+`--updates-per-iteration` updates, then the deterministic learner is rolled out on each of the K,
+its states relabelled by the expert and aggregated (the zoo rolls out the extra K - 1 only once the
+learner succeeds on its own configuration). After the warm start and every `--eval-every` DAgger iterations
+the learner is rolled out in the 5 evaluation configurations on each robot, and every visited state
+is labelled with the expert's phase (`NutRoundExpert.PHASES`). Per evaluation it records:
+
+- success, and the phase each failing episode ends in (where the learner gets stuck);
+- the share of visited steps per phase, and the learner's action error per phase (mean squared
+  error against the expert's action on the same state; the arm's 6 dims and the gripper apart);
+- the gripper's timing: the share of steps per phase whose gripper command has the other sign
+  than the expert's (closing too early, opening while holding);
+- the training set's share per phase (the DAgger set's balance).
+
+    OMP_NUM_THREADS=1 python scripts/nut_phases.py --label zoo --demos 0 --configurations 3 \
+        --updates-per-iteration 500 --iterations 40 --eval-every 10
+    OMP_NUM_THREADS=1 python scripts/nut_phases.py --label bc30 --demos 30 --bc-updates 20000 ...
+
+Each evaluation is appended to --out (JSON lines); the script prints one table row per evaluation.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from benchmark.envs import EVAL_CONFIGURATIONS, domain_of, expert_policy, make_env, train_configuration
+from benchmark.envs.robosuite_experts import NutRoundExpert
+from benchmark.policy import GaussianActor, PolicySpec
+from benchmark.rollout import rollout
+from benchmark.zoo.distill import DistillConfig, demo_configurations, extra_configurations, fit_actor
+
+TASK = "NutAssemblyRound"
+PHASES = NutRoundExpert.PHASES
+
+
+def labelled(expert, states: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """(expert actions (L, 7) clipped as the zoo clips them, expert phase per state)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        actions = np.clip(np.stack([expert.get_action(s.copy()) for s in states]), -1.0, 1.0).astype(np.float32)
+        return actions, [expert.phase(s) for s in states]
+
+
+def phase_shares(phases: list[str]) -> dict[str, float]:
+    return {p: round(phases.count(p) / max(len(phases), 1), 3) for p in PHASES}
+
+
+def evaluate(actor: GaussianActor, robot: str, experts: dict) -> dict:
+    """Success, stuck phases, per-phase occupancy, action error and gripper disagreement of the
+    deterministic learner in the evaluation configurations on `robot`."""
+    expert = experts[robot]
+    successes, stuck, phases, arm_err, grip_flip = [], [], [], [], []
+    for configuration in EVAL_CONFIGURATIONS:
+        env = make_env(TASK, configuration, robot)
+        with torch.no_grad():
+            trajectory = rollout(env, lambda o: actor.act(torch.as_tensor(o, dtype=torch.float32)).numpy(),
+                                 steps_after_success=10)
+        labels, episode_phases = labelled(expert, trajectory.states)
+        successes.append(trajectory.success)
+        if not trajectory.success:
+            stuck.append(episode_phases[-1])
+        phases += episode_phases
+        arm_err += list(((trajectory.actions[:, :6] - labels[:, :6]) ** 2).mean(axis=1))
+        grip_flip += list(np.sign(trajectory.actions[:, 6]) != np.sign(labels[:, 6]))
+    phases_arr, arm_err, grip_flip = np.array(phases), np.array(arm_err), np.array(grip_flip)
+
+    def by_phase(values):
+        return {p: round(float(values[phases_arr == p].mean()), 4) for p in PHASES if (phases_arr == p).any()}
+
+    return dict(robot=robot, success=float(np.mean(successes)), stuck={p: stuck.count(p) for p in set(stuck)},
+                visited=phase_shares(phases), arm_mse=by_phase(arm_err), gripper_flips=by_phase(grip_flip.astype(float)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--label", required=True, help="names the recipe in --out")
+    parser.add_argument("--seed", type=int, default=0, help="run seed (its configuration, demonstrations, RNG)")
+    parser.add_argument("--demos", type=int, default=0, help="warm-start demonstration configurations")
+    parser.add_argument("--bc-updates", type=int, default=0, help="updates on the demonstrations before DAgger")
+    parser.add_argument("--configurations", type=int, default=3, help="K: DAgger configurations (the run's own first)")
+    parser.add_argument("--updates-per-iteration", type=int, default=500)
+    parser.add_argument("--iterations", type=int, default=40, help="DAgger iterations")
+    parser.add_argument("--eval-every", type=int, default=10, help="DAgger iterations between evaluations")
+    parser.add_argument("--robots", nargs="+", default=["Panda", "Sawyer"])
+    parser.add_argument("--out", type=Path, default=Path("results/nut_phases.jsonl"))
+    args = parser.parse_args()
+
+    config = DistillConfig()
+    spec = PolicySpec(domain_of(TASK).obs_dim, domain_of(TASK).act_dim, 128)
+    rng = np.random.default_rng([args.seed, 11])
+    torch.manual_seed(int(rng.integers(2**31)))
+    actor = GaussianActor(spec)
+    optimizer = torch.optim.Adam(actor.parameters(), lr=config.lr)
+    experts = {robot: expert_policy(TASK, robot) for robot in args.robots}
+    expert = experts.get("Panda") or expert_policy(TASK, "Panda")
+    dagger_envs = [make_env(TASK, c, "Panda") for c in
+                   [train_configuration(args.seed)] + extra_configurations(args.seed, args.configurations - 1)]
+    states, actions, phases = [], [], []
+
+    def add(trajectory_states):
+        labels, trajectory_phases = labelled(expert, trajectory_states)
+        states.append(trajectory_states)
+        actions.append(labels)
+        phases.extend(trajectory_phases)
+
+    def act_expert(obs):
+        return labelled(expert, np.asarray(obs, np.float32)[None])[0][0]
+
+    start = time.time()
+    demo_envs = dagger_envs + [make_env(TASK, c, "Panda") for c in demo_configurations(args.seed, args.demos)]
+    for env in demo_envs:
+        add(rollout(env, act_expert, steps_after_success=config.steps_after_success).states)
+
+    def train(n):
+        return fit_actor(actor, optimizer, np.concatenate(states), np.concatenate(actions), n, rng, config)
+
+    def report(iteration, updates, loss):
+        for robot in args.robots:
+            row = dict(label=args.label, seed=args.seed, demos=args.demos, bc_updates=args.bc_updates,
+                       configurations=args.configurations, updates_per_iteration=args.updates_per_iteration,
+                       iteration=iteration, updates=updates, loss=round(loss, 4), dataset=len(phases),
+                       dataset_phases=phase_shares(phases), cpu_s=round(time.time() - start, 1),
+                       **evaluate(actor, robot, experts))
+            with args.out.open("a") as f:
+                f.write(json.dumps(row) + "\n")
+            per_phase = " ".join(f"{p}:{row['visited'][p]:.2f}/{row['arm_mse'].get(p, 0):.3f}/{row['gripper_flips'].get(p, 0):.2f}"
+                                 for p in PHASES)
+            print(f"{args.label} it {iteration:3d} upd {updates:6d} {robot:6s} success {row['success']:.2f} "
+                  f"stuck {row['stuck']} visited/arm-mse/gripper-flips {per_phase} ({row['cpu_s']:.0f} s)", flush=True)
+
+    updates = 0
+    loss = train(args.bc_updates) if args.bc_updates else float("nan")
+    updates += args.bc_updates
+    report(0, updates, loss)
+    for iteration in range(1, args.iterations + 1):
+        loss = train(args.updates_per_iteration)
+        updates += args.updates_per_iteration
+        for env in dagger_envs:
+            with torch.no_grad():
+                add(rollout(env, lambda o: actor.act(torch.as_tensor(o, dtype=torch.float32)).numpy(),
+                            steps_after_success=config.steps_after_success).states)
+        if iteration % args.eval_every == 0:
+            report(iteration, updates, loss)
+
+
+if __name__ == "__main__":
+    main()

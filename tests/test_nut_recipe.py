@@ -1,0 +1,57 @@
+"""The pieces of the NutAssemblyRound distillation measurements: the expert's phases and the
+warm-start demonstration configurations (no simulation)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from benchmark.envs import EVAL_CONFIGURATIONS, train_configuration
+from benchmark.envs.robosuite_experts import CLOSE, OPEN, NutRoundExpert
+from benchmark.zoo.distill import demo_configurations, extra_configurations
+
+IDENTITY = [0.0, 0.0, 0.0, 1.0]  # (x, y, z, w)
+
+
+def observation(eef, nut, opening=1.0) -> np.ndarray:
+    """A 23-dim Nut observation: end effector (pointing down is not needed for the phase),
+    gripper opening and its velocity, the nut's position and orientation (yaw 0: handle along +x)."""
+    obs = np.zeros(23)
+    obs[0:3], obs[3:7], obs[7], obs[8] = eef, IDENTITY, opening, 0.0
+    obs[9:12], obs[12:16] = nut, IDENTITY
+    return obs
+
+
+def grasp_point(nut) -> np.ndarray:
+    return np.asarray(nut) + [NutRoundExpert.GRASP_X, 0.0, NutRoundExpert.GRASP_Z]
+
+
+ON_TABLE = np.array([0.0, 0.0, 0.83])
+LIFTED = np.array([0.0, 0.0, NutRoundExpert.CARRY - 0.01])
+AROUND_PEG = np.array([*NutRoundExpert.PEG, NutRoundExpert.PEG_TOP - 0.05])
+
+
+@pytest.mark.parametrize("phase,obs", [
+    ("approach", observation([0.2, 0.2, 1.0], ON_TABLE)),
+    ("descend", observation(grasp_point(ON_TABLE) + [0.0, 0.0, 0.05], ON_TABLE)),
+    ("close", observation(grasp_point(ON_TABLE) + [0.0, 0.0, 0.005], ON_TABLE)),
+    ("lift", observation(grasp_point(ON_TABLE), ON_TABLE, opening=0.3)),
+    ("carry", observation(grasp_point(LIFTED), LIFTED, opening=0.3)),
+    ("lower", observation(grasp_point(AROUND_PEG), AROUND_PEG, opening=0.3)),
+])
+def test_every_phase_is_named_and_its_gripper_command_agrees(phase, obs):
+    expert = NutRoundExpert()
+    assert expert.phase(obs) == phase
+    assert expert.act(obs)[6] == (OPEN if phase in ("approach", "descend") else CLOSE)
+
+
+def test_demonstration_configurations_are_disjoint_from_every_other_configuration():
+    runs = range(12)
+    own = {train_configuration(r) for r in runs}
+    extra = {c for r in runs for c in extra_configurations(r, 9)}
+    demos = [demo_configurations(r, 100) for r in runs]
+    flat = [c for d in demos for c in d]
+    assert len(set(flat)) == len(flat) == 1200
+    assert not set(flat) & (own | extra | set(EVAL_CONFIGURATIONS))
+    assert demo_configurations(3, 0) == []
+    with pytest.raises(ValueError, match="run seed 99"):
+        demo_configurations(99, 1)
