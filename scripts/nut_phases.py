@@ -10,9 +10,10 @@ learner succeeds on its own configuration). After the warm start and every `--ev
 the learner is rolled out in the 5 evaluation configurations on each robot, and every visited state
 is labelled with the expert's phase (`NutRoundExpert.PHASES`). Per evaluation it records:
 
-- success, and the phase each failing episode ends in (where the learner gets stuck);
+- success, and the phase each failing episode ends in (where the learner gets stuck) with its
+  geometry (`end_geometry`);
 - the share of visited steps per phase, and the learner's action error per phase (mean squared
-  error against the expert's action on the same state; the arm's 6 dims and the gripper apart);
+  error against the expert's action on the same state, position and rotation dims apart);
 - the gripper's timing: the share of steps per phase whose gripper command has the other sign
   than the expert's (closing too early, opening while holding);
 - the training set's share per phase (the DAgger set's balance).
@@ -35,7 +36,7 @@ import numpy as np
 import torch
 
 from benchmark.envs import EVAL_CONFIGURATIONS, domain_of, expert_policy, make_env, train_configuration
-from benchmark.envs.robosuite_experts import NutRoundExpert
+from benchmark.envs.robosuite_experts import NutRoundExpert, yaw_of
 from benchmark.policy import GaussianActor, PolicySpec
 from benchmark.rollout import rollout
 from benchmark.zoo.distill import DistillConfig, demo_configurations, extra_configurations, fit_actor
@@ -56,11 +57,24 @@ def phase_shares(phases: list[str]) -> dict[str, float]:
     return {p: round(phases.count(p) / max(len(phases), 1), 3) for p in PHASES}
 
 
+def end_geometry(first: np.ndarray, last: np.ndarray, last_actions: np.ndarray) -> dict:
+    """Where a failing episode ends: the gripper's distance to the grasp point (xy and z, m), how
+    far the nut moved from its start (m), its height, and how much the arm still moves (the mean
+    position command over the last steps: near 0 means the learner holds still)."""
+    expert = NutRoundExpert()
+    alpha = yaw_of(last[12:16])
+    grasp = last[9:12] + expert.GRASP_X * np.array([np.cos(alpha), np.sin(alpha), 0.0]) + [0.0, 0.0, expert.GRASP_Z]
+    err = last[0:3] - grasp
+    return dict(dxy=round(float(np.linalg.norm(err[:2])), 3), dz=round(float(err[2]), 3),
+                nut_moved=round(float(np.linalg.norm(last[9:11] - first[9:11])), 3), nut_z=round(float(last[11]), 3),
+                opening=round(float(last[7]), 2), command=round(float(np.abs(last_actions[:, :3]).mean()), 2))
+
+
 def evaluate(actor: GaussianActor, robot: str, experts: dict) -> dict:
     """Success, stuck phases, per-phase occupancy, action error and gripper disagreement of the
     deterministic learner in the evaluation configurations on `robot`."""
     expert = experts[robot]
-    successes, stuck, phases, arm_err, grip_flip = [], [], [], [], []
+    successes, stuck, ends, phases, pos_err, rot_err, grip_flip = [], [], [], [], [], [], []
     for configuration in EVAL_CONFIGURATIONS:
         env = make_env(TASK, configuration, robot)
         with torch.no_grad():
@@ -70,16 +84,20 @@ def evaluate(actor: GaussianActor, robot: str, experts: dict) -> dict:
         successes.append(trajectory.success)
         if not trajectory.success:
             stuck.append(episode_phases[-1])
+            ends.append(end_geometry(trajectory.states[0], trajectory.states[-1], trajectory.actions[-20:]))
         phases += episode_phases
-        arm_err += list(((trajectory.actions[:, :6] - labels[:, :6]) ** 2).mean(axis=1))
+        pos_err += list(((trajectory.actions[:, :3] - labels[:, :3]) ** 2).mean(axis=1))
+        rot_err += list(((trajectory.actions[:, 3:6] - labels[:, 3:6]) ** 2).mean(axis=1))
         grip_flip += list(np.sign(trajectory.actions[:, 6]) != np.sign(labels[:, 6]))
-    phases_arr, arm_err, grip_flip = np.array(phases), np.array(arm_err), np.array(grip_flip)
+    phases_arr, grip_flip = np.array(phases), np.array(grip_flip)
 
     def by_phase(values):
         return {p: round(float(values[phases_arr == p].mean()), 4) for p in PHASES if (phases_arr == p).any()}
 
     return dict(robot=robot, success=float(np.mean(successes)), stuck={p: stuck.count(p) for p in set(stuck)},
-                visited=phase_shares(phases), arm_mse=by_phase(arm_err), gripper_flips=by_phase(grip_flip.astype(float)))
+                ends=ends,
+                visited=phase_shares(phases), position_mse=by_phase(np.array(pos_err)),
+                rotation_mse=by_phase(np.array(rot_err)), gripper_flips=by_phase(grip_flip.astype(float)))
 
 
 def main() -> None:
@@ -134,10 +152,11 @@ def main() -> None:
                        **evaluate(actor, robot, experts))
             with args.out.open("a") as f:
                 f.write(json.dumps(row) + "\n")
-            per_phase = " ".join(f"{p}:{row['visited'][p]:.2f}/{row['arm_mse'].get(p, 0):.3f}/{row['gripper_flips'].get(p, 0):.2f}"
-                                 for p in PHASES)
+            per_phase = " ".join(f"{p}:{row['visited'][p]:.2f}/{row['position_mse'].get(p, 0):.3f}/"
+                                 f"{row['rotation_mse'].get(p, 0):.3f}/{row['gripper_flips'].get(p, 0):.2f}"
+                                 for p in PHASES if row['visited'][p])
             print(f"{args.label} it {iteration:3d} upd {updates:6d} {robot:6s} success {row['success']:.2f} "
-                  f"stuck {row['stuck']} visited/arm-mse/gripper-flips {per_phase} ({row['cpu_s']:.0f} s)", flush=True)
+                  f"stuck {row['stuck']} ends {row['ends']} visited/position-mse/rotation-mse/gripper-flips {per_phase} ({row['cpu_s']:.0f} s)", flush=True)
 
     updates = 0
     loss = train(args.bc_updates) if args.bc_updates else float("nan")
