@@ -18,6 +18,9 @@ is labelled with the expert's phase (`NutRoundExpert.PHASES`). Per evaluation it
   than the expert's (closing too early, opening while holding);
 - the training set's share per phase (the DAgger set's balance).
 
+`--relative-quat w-positive` gives the learner the nut-in-gripper quaternion as the observation
+had it before `benchmark.envs.robosuite.nut_in_top_down_quat` (the A/B of docs/robosuite.md).
+
     OMP_NUM_THREADS=1 python scripts/nut_phases.py --label zoo --demos 0 --configurations 3 \
         --updates-per-iteration 500 --iterations 40 --eval-every 10
     OMP_NUM_THREADS=1 python scripts/nut_phases.py --label bc30 --demos 30 --bc-updates 20000 ...
@@ -36,6 +39,7 @@ import numpy as np
 import torch
 
 from benchmark.envs import EVAL_CONFIGURATIONS, domain_of, expert_policy, make_env, train_configuration
+from benchmark.envs.robosuite import mat_to_quat, quat_to_mat
 from benchmark.envs.robosuite_experts import NutRoundExpert, yaw_of
 from benchmark.policy import GaussianActor, PolicySpec
 from benchmark.rollout import rollout
@@ -43,6 +47,16 @@ from benchmark.zoo.distill import DistillConfig, demo_configurations, extra_conf
 
 TASK = "NutAssemblyRound"
 PHASES = NutRoundExpert.PHASES
+
+
+def w_positive_relative_quat(states: np.ndarray) -> np.ndarray:
+    """states with dims 19-22 as the observation had them before `nut_in_top_down_quat`: the
+    plain nut-in-gripper quaternion with w >= 0, whose sign flips at every small tilt of a
+    top-down gripper (the A/B of the docs' recipe table)."""
+    out = np.array(states, np.float32, copy=True)
+    for row in out.reshape(-1, out.shape[-1]):
+        row[19:23] = mat_to_quat(quat_to_mat(row[3:7]).T @ quat_to_mat(row[12:16]))
+    return out
 
 
 def labelled(expert, states: np.ndarray) -> tuple[np.ndarray, list[str]]:
@@ -70,16 +84,22 @@ def end_geometry(first: np.ndarray, last: np.ndarray, last_actions: np.ndarray) 
                 opening=round(float(last[7]), 2), command=round(float(np.abs(last_actions[:, :3]).mean()), 2))
 
 
-def evaluate(actor: GaussianActor, robot: str, experts: dict) -> dict:
+def deterministic(actor: GaussianActor, policy_input):
+    """The learner's act(obs): its deterministic action on policy_input of the observation."""
+    def act(obs):
+        with torch.no_grad():
+            return actor.act(torch.as_tensor(policy_input(np.asarray(obs)[None])[0], dtype=torch.float32)).numpy()
+    return act
+
+
+def evaluate(actor: GaussianActor, robot: str, experts: dict, policy_input) -> dict:
     """Success, stuck phases, per-phase occupancy, action error and gripper disagreement of the
     deterministic learner in the evaluation configurations on `robot`."""
     expert = experts[robot]
     successes, stuck, ends, phases, pos_err, rot_err, grip_flip = [], [], [], [], [], [], []
     for configuration in EVAL_CONFIGURATIONS:
         env = make_env(TASK, configuration, robot)
-        with torch.no_grad():
-            trajectory = rollout(env, lambda o: actor.act(torch.as_tensor(o, dtype=torch.float32)).numpy(),
-                                 steps_after_success=10)
+        trajectory = rollout(env, deterministic(actor, policy_input), steps_after_success=10)
         labels, episode_phases = labelled(expert, trajectory.states)
         successes.append(trajectory.success)
         if not trajectory.success:
@@ -111,10 +131,14 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=40, help="DAgger iterations")
     parser.add_argument("--eval-every", type=int, default=10, help="DAgger iterations between evaluations")
     parser.add_argument("--robots", nargs="+", default=["Panda", "Sawyer"])
+    parser.add_argument("--relative-quat", choices=["top-down", "w-positive"], default="top-down",
+                        help="the learner's nut-in-gripper quaternion: as observed (nut_in_top_down_quat), "
+                             "or the earlier sign-flipping one (w_positive_relative_quat)")
     parser.add_argument("--out", type=Path, default=Path("results/nut_phases.jsonl"))
     args = parser.parse_args()
 
     config = DistillConfig()
+    policy_input = w_positive_relative_quat if args.relative_quat == "w-positive" else (lambda s: np.asarray(s, np.float32))
     spec = PolicySpec(domain_of(TASK).obs_dim, domain_of(TASK).act_dim, 128)
     rng = np.random.default_rng([args.seed, 11])
     torch.manual_seed(int(rng.integers(2**31)))
@@ -128,7 +152,7 @@ def main() -> None:
 
     def add(trajectory_states):
         labels, trajectory_phases = labelled(expert, trajectory_states)
-        states.append(trajectory_states)
+        states.append(policy_input(trajectory_states))
         actions.append(labels)
         phases.extend(trajectory_phases)
 
@@ -149,7 +173,7 @@ def main() -> None:
                        configurations=args.configurations, updates_per_iteration=args.updates_per_iteration,
                        iteration=iteration, updates=updates, loss=round(loss, 4), dataset=len(phases),
                        dataset_phases=phase_shares(phases), cpu_s=round(time.time() - start, 1),
-                       **evaluate(actor, robot, experts))
+                       relative_quat=args.relative_quat, **evaluate(actor, robot, experts, policy_input))
             with args.out.open("a") as f:
                 f.write(json.dumps(row) + "\n")
             per_phase = " ".join(f"{p}:{row['visited'][p]:.2f}/{row['position_mse'].get(p, 0):.3f}/"
@@ -166,9 +190,7 @@ def main() -> None:
         loss = train(args.updates_per_iteration)
         updates += args.updates_per_iteration
         for env in dagger_envs:
-            with torch.no_grad():
-                add(rollout(env, lambda o: actor.act(torch.as_tensor(o, dtype=torch.float32)).numpy(),
-                            steps_after_success=config.steps_after_success).states)
+            add(rollout(env, deterministic(actor, policy_input), steps_after_success=config.steps_after_success).states)
         if iteration % args.eval_every == 0:
             report(iteration, updates, loss)
 

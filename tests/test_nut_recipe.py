@@ -55,3 +55,32 @@ def test_demonstration_configurations_are_disjoint_from_every_other_configuratio
     assert demo_configurations(3, 0) == []
     with pytest.raises(ValueError, match="run seed 99"):
         demo_configurations(99, 1)
+
+
+def test_the_nut_in_gripper_quaternion_is_continuous_over_a_top_down_grasp():
+    """A top-down gripper tilted by 0.01 rad either way over a flat nut: the plain w >= 0
+    quaternion of the old observation flips sign between the two, the observation's does not."""
+    from benchmark.envs.robosuite import TOP_DOWN, mat_to_quat, nut_in_top_down_quat
+    from benchmark.envs.robosuite_experts import rot_axis, rot_z
+
+    nut = rot_z(0.4)
+    for yaw in (0.4, 0.4 + np.pi, 1.0):        # grasps at d = 0 and d = pi, and a turn on the way
+        tilted = [rot_axis(np.array([1.0, 0.0, 0.0]), eps) @ rot_z(yaw) @ TOP_DOWN for eps in (-0.01, 0.01)]
+        new = [nut_in_top_down_quat(eef, nut) for eef in tilted]
+        old = [mat_to_quat(eef.T @ nut) for eef in tilted]
+        assert np.abs(new[0] - new[1]).max() < 0.02
+        if yaw != 1.0:
+            assert np.abs(old[0] - old[1]).max() > 1.0
+
+
+def test_only_the_nut_zoo_changes_id_with_its_observation():
+    from benchmark.config import load_profile
+    from benchmark.zoo.collect import ZooSettings, zoo_dir
+
+    def zoo_id(profile_name, domain):
+        profile = load_profile(profile_name).for_domain(domain)
+        return zoo_dir("r", profile.zoo_profile, ZooSettings.from_profile(profile.zoo)).name
+
+    assert zoo_id("mini", "robosuite") == "mini-526ac88715fc"          # Lift and Door: as built before
+    assert zoo_id("mini", "metaworld") == "mini-03fd25334c53"
+    assert zoo_id("mini-nut", "robosuite") != "mini-nut-3ee6817ceea7"  # the sign-flipping observation's zoo

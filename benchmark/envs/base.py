@@ -37,6 +37,9 @@ class Domain(ABC):
     """Whether an env's `configuration` attribute may be reassigned between episodes (the next
     reset then gives that configuration exactly): the engine then reuses envs across
     configurations instead of building one per configuration."""
+    task_versions: dict[str, int] = {}
+    """Tasks whose observation or scripted expert changed after their first zoos were built ->
+    its version; a zoo's id includes the versions of its tasks, so an older zoo is never reused."""
 
     @property
     def default_robot(self) -> str:

@@ -57,8 +57,10 @@ OBJECT_LAYOUT = {
     "Door": {"door_pos": slice(0, 3), "handle_pos": slice(3, 6), "door_to_eef_pos": slice(6, 9),
              "handle_to_eef_pos": slice(9, 12), "hinge_qpos": slice(12, 13), "handle_qpos": slice(13, 14)},
     "NutAssemblyRound": {"nut_pos": slice(0, 3), "nut_quat": slice(3, 7), "nut_in_eef_pos": slice(7, 10),
-                         "nut_in_eef_quat": slice(10, 14)},
+                         "nut_in_top_down_quat": slice(10, 14)},
 }
+TOP_DOWN = np.diag([1.0, -1.0, -1.0])
+"""The end effector pointing down, fingers along world y (yaw 0)."""
 
 
 class _Quiet(logging.Filter):
@@ -144,6 +146,19 @@ def mat_to_axis_angle(m: np.ndarray) -> np.ndarray:
     return np.array([x, y, z]) / s * angle
 
 
+def nut_in_top_down_quat(eef: np.ndarray, nut: np.ndarray) -> np.ndarray:
+    """The nut's orientation relative to the gripper (rotation matrices), continuous over a grasp.
+
+    The plain relative quaternion of a top-down gripper over a flat nut is a half-turn (w ~ 0),
+    so with w >= 0 its sign flipped at every small tilt: an input jumping by 2 between
+    neighbouring states, which a policy network cannot fit (NutAssemblyRound's distillation
+    failed on it, docs/robosuite.md). Composed with the top-down half-turn it is the yaw
+    difference d between nut and gripper, signed so that z + w >= 0: its one cut is at
+    d = -pi/2, away from the top-down grasps at d = 0 and d = pi."""
+    q = mat_to_quat(TOP_DOWN @ eef.T @ nut)
+    return q if q[2] + q[3] >= 0 else -q
+
+
 def observe(task: str, robot: str, raw: dict) -> np.ndarray:
     """The 23-dim robot-agnostic observation from robosuite's observation dict:
     eef position (3), eef quaternion (4, xyzw, sign with x >= 0), gripper opening (1, 0 closed
@@ -169,7 +184,7 @@ def observe(task: str, robot: str, raw: dict) -> np.ndarray:
         eef = quat_to_mat(raw["robot0_eef_quat"])
         obj[0:3], obj[3:7] = raw["RoundNut_pos"], raw["RoundNut_quat"]
         obj[7:10] = eef.T @ (np.asarray(raw["RoundNut_pos"]) - np.asarray(raw["robot0_eef_pos"]))
-        obj[10:14] = mat_to_quat(eef.T @ quat_to_mat(raw["RoundNut_quat"]))
+        obj[10:14] = nut_in_top_down_quat(eef, quat_to_mat(raw["RoundNut_quat"]))
     return out.astype(np.float32)
 
 
@@ -221,6 +236,7 @@ class RobosuiteDomain(Domain):
     reward_max = 1.0            # robosuite normalises the shaped reward to [0, reward_scale=1]
     step_cost_s = 1 / 75        # 64-102 steps per CPU-second measured here (docs/robosuite.md); the reference's 100-155 undercounted the mini run 1.6x
     reconfigurable = True       # RobosuiteEnv reseeds in place (a build costs 1-3.5 s)
+    task_versions = {"NutAssemblyRound": 2}  # 2: nut_in_top_down_quat, and an expert without thresholds in xy
 
     def horizon(self, task: str) -> int:
         return HORIZONS[self.check_task(task)]

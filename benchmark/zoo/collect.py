@@ -130,6 +130,10 @@ class ZooSettings:
         identity = dict(settings=settings, format_version=FORMAT_VERSION, collector_version=distill.COLLECTOR_VERSION)
         if self.align_checkpoints:
             identity["align_version"] = ALIGN_VERSION
+        task_versions = {task: version for task, version in self.domain_object.task_versions.items()
+                         if task in self.seen_tasks + self.unseen_tasks}
+        if task_versions:
+            identity["task_versions"] = task_versions
         return identity
 
 
