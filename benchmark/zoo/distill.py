@@ -135,8 +135,9 @@ def extra_configurations(run_seed: int, count: int) -> list[int]:
 
 def demo_configurations(run_seed: int, count: int) -> list[int]:
     """The `count` configurations a run's warm-start demonstrations are rolled out on: 100 * (r + 1)
-    + j, whose remainder mod the extra stride is >= 100, so disjoint from every run's own and
-    extra configurations (remainder r < 100) and from other runs' demonstrations."""
+    + j, whose remainder mod the extra stride is >= 100, so disjoint from other runs'
+    demonstrations and, in zoos whose run seeds r lie below 99, from every run's own and extra
+    configurations (remainder r)."""
     if count and not (run_seed < 99 and count <= 100):
         raise ValueError(f"demo configurations: run seed {run_seed} >= 99 or count {count} > 100")
     return [train_configuration(100 * (run_seed + 1) + j) for j in range(count)]
