@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmark.envs import EVAL_CONFIGURATIONS, domain_of, expert_policy, make_env, train_configuration
+from benchmark.envs import EVAL_CONFIGURATIONS, domain_of, make_env, train_configuration
 from benchmark.envs.robosuite import mat_to_quat, quat_to_mat
 from benchmark.envs.robosuite_experts import NutRoundExpert, yaw_of
 from benchmark.policy import GaussianActor, PolicySpec
@@ -134,6 +134,8 @@ def main() -> None:
     parser.add_argument("--relative-quat", choices=["top-down", "w-positive"], default="top-down",
                         help="the learner's nut-in-gripper quaternion: as observed (nut_in_top_down_quat), "
                              "or the earlier sign-flipping one (w_positive_relative_quat)")
+    parser.add_argument("--servo-distance", type=float, default=0.02,
+                        help="the expert's servo saturation distance in m (NutRoundExpert; smaller: steeper)")
     parser.add_argument("--out", type=Path, default=Path("results/nut_phases.jsonl"))
     args = parser.parse_args()
 
@@ -144,8 +146,8 @@ def main() -> None:
     torch.manual_seed(int(rng.integers(2**31)))
     actor = GaussianActor(spec)
     optimizer = torch.optim.Adam(actor.parameters(), lr=config.lr)
-    experts = {robot: expert_policy(TASK, robot) for robot in args.robots}
-    expert = experts.get("Panda") or expert_policy(TASK, "Panda")
+    experts = {robot: NutRoundExpert(servo_distance=args.servo_distance) for robot in args.robots}
+    expert = experts.get("Panda") or NutRoundExpert(servo_distance=args.servo_distance)
     dagger_envs = [make_env(TASK, c, "Panda") for c in
                    [train_configuration(args.seed)] + extra_configurations(args.seed, args.configurations - 1)]
     states, actions, phases = [], [], []
@@ -169,7 +171,7 @@ def main() -> None:
 
     def report(iteration, updates, loss):
         for robot in args.robots:
-            row = dict(label=args.label, seed=args.seed, demos=args.demos, bc_updates=args.bc_updates,
+            row = dict(label=args.label, seed=args.seed, servo_distance=args.servo_distance, demos=args.demos, bc_updates=args.bc_updates,
                        configurations=args.configurations, updates_per_iteration=args.updates_per_iteration,
                        iteration=iteration, updates=updates, loss=round(loss, 4), dataset=len(phases),
                        dataset_phases=phase_shares(phases), cpu_s=round(time.time() - start, 1),
