@@ -16,7 +16,9 @@ is labelled with the expert's phase (`NutRoundExpert.PHASES`). Per evaluation it
   error against the expert's action on the same state, position and rotation dims apart);
 - the gripper's timing: the share of steps per phase whose gripper command has the other sign
   than the expert's (closing too early, opening while holding);
-- the training set's share per phase (the DAgger set's balance).
+- the training set's share per phase (the DAgger set's balance);
+- with `--fit-report`, whether the updates fit the states DAgger adds: the position error on each
+  iteration's new states before and after the next iteration's updates.
 
 `--relative-quat w-positive` gives the learner the nut-in-gripper quaternion as the observation
 had it before `benchmark.envs.robosuite.nut_in_top_down_quat` (the A/B of docs/robosuite.md).
@@ -136,6 +138,9 @@ def main() -> None:
                              "or the earlier sign-flipping one (w_positive_relative_quat)")
     parser.add_argument("--servo-distance", type=float, default=0.02,
                         help="the expert's servo saturation distance in m (NutRoundExpert; smaller: steeper)")
+    parser.add_argument("--fit-report", action="store_true",
+                        help="print the learner's error on each iteration's new DAgger states before and after "
+                             "the next iteration's updates")
     parser.add_argument("--out", type=Path, default=Path("results/nut_phases.jsonl"))
     args = parser.parse_args()
 
@@ -188,11 +193,27 @@ def main() -> None:
     loss = train(args.bc_updates) if args.bc_updates else float("nan")
     updates += args.bc_updates
     report(0, updates, loss)
+    def fit_error(first: int) -> tuple[float, float]:
+        """(all, approaching) position MSE of the learner on the training set's chunks from `first` on."""
+        chunk_states, chunk_labels = np.concatenate(states[first:]), np.concatenate(actions[first:])
+        with torch.no_grad():
+            predicted = actor.act(torch.as_tensor(chunk_states)).numpy()
+        errors = ((predicted[:, :3] - chunk_labels[:, :3]) ** 2).mean(axis=1)
+        approaching = np.array(phases[len(phases) - len(errors):]) == "approach"
+        return float(errors.mean()), float(errors[approaching].mean()) if approaching.any() else float("nan")
+
+    fresh, before = None, None
     for iteration in range(1, args.iterations + 1):
         loss = train(args.updates_per_iteration)
         updates += args.updates_per_iteration
+        if before is not None and args.fit_report:
+            print(f"{args.label} it {iteration:3d} fit on the previous iteration's DAgger states (position MSE, all / "
+                  f"approaching): before its updates {before[0]:.3f} / {before[1]:.3f}, after "
+                  "{:.3f} / {:.3f}".format(*fit_error(fresh)), flush=True)
+        fresh = len(states)
         for env in dagger_envs:
             add(rollout(env, deterministic(actor, policy_input), steps_after_success=config.steps_after_success).states)
+        before = fit_error(fresh)
         if iteration % args.eval_every == 0:
             report(iteration, updates, loss)
 
