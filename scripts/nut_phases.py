@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import json
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -42,10 +41,10 @@ import torch
 
 from benchmark.envs import EVAL_CONFIGURATIONS, domain_of, make_env, train_configuration
 from benchmark.envs.robosuite import mat_to_quat, quat_to_mat
-from benchmark.envs.robosuite_experts import NutRoundExpert, yaw_of
+from benchmark.envs.robosuite_experts import NutRoundExpert
 from benchmark.policy import GaussianActor, PolicySpec
 from benchmark.rollout import rollout
-from benchmark.zoo.distill import DistillConfig, demo_configurations, extra_configurations, fit_actor
+from benchmark.zoo.distill import DistillConfig, demo_configurations, expert_actions, extra_configurations, fit_actor
 
 TASK = "NutAssemblyRound"
 PHASES = NutRoundExpert.PHASES
@@ -61,26 +60,20 @@ def w_positive_relative_quat(states: np.ndarray) -> np.ndarray:
     return out
 
 
-def labelled(expert, states: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """(expert actions (L, 7) clipped as the zoo clips them, expert phase per state)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        actions = np.clip(np.stack([expert.get_action(s.copy()) for s in states]), -1.0, 1.0).astype(np.float32)
-        return actions, [expert.phase(s) for s in states]
+def labelled(expert: NutRoundExpert, states: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """(expert actions (L, 7) as the zoo labels them, expert phase per state)."""
+    return expert_actions(expert, states), [expert.phase(s) for s in states]
 
 
 def phase_shares(phases: list[str]) -> dict[str, float]:
     return {p: round(phases.count(p) / max(len(phases), 1), 3) for p in PHASES}
 
 
-def end_geometry(first: np.ndarray, last: np.ndarray, last_actions: np.ndarray) -> dict:
+def end_geometry(expert: NutRoundExpert, first: np.ndarray, last: np.ndarray, last_actions: np.ndarray) -> dict:
     """Where a failing episode ends: the gripper's distance to the grasp point (xy and z, m), how
     far the nut moved from its start (m), its height, and how much the arm still moves (the mean
     position command over the last steps: near 0 means the learner holds still)."""
-    expert = NutRoundExpert()
-    alpha = yaw_of(last[12:16])
-    grasp = last[9:12] + expert.GRASP_X * np.array([np.cos(alpha), np.sin(alpha), 0.0]) + [0.0, 0.0, expert.GRASP_Z]
-    err = last[0:3] - grasp
+    err = last[0:3] - expert.grasp_point(np.asarray(last, np.float64))[0]
     return dict(dxy=round(float(np.linalg.norm(err[:2])), 3), dz=round(float(err[2]), 3),
                 nut_moved=round(float(np.linalg.norm(last[9:11] - first[9:11])), 3), nut_z=round(float(last[11]), 3),
                 opening=round(float(last[7]), 2), command=round(float(np.abs(last_actions[:, :3]).mean()), 2))
@@ -94,10 +87,10 @@ def deterministic(actor: GaussianActor, policy_input):
     return act
 
 
-def evaluate(actor: GaussianActor, robot: str, experts: dict, policy_input) -> dict:
+def evaluate(actor: GaussianActor, robot: str, expert: NutRoundExpert, policy_input) -> dict:
     """Success, stuck phases, per-phase occupancy, action error and gripper disagreement of the
-    deterministic learner in the evaluation configurations on `robot`."""
-    expert = experts[robot]
+    deterministic learner in the evaluation configurations on `robot` (the expert reads the same
+    observation on every robot)."""
     successes, stuck, ends, phases, pos_err, rot_err, grip_flip = [], [], [], [], [], [], []
     for configuration in EVAL_CONFIGURATIONS:
         env = make_env(TASK, configuration, robot)
@@ -106,7 +99,7 @@ def evaluate(actor: GaussianActor, robot: str, experts: dict, policy_input) -> d
         successes.append(trajectory.success)
         if not trajectory.success:
             stuck.append(episode_phases[-1])
-            ends.append(end_geometry(trajectory.states[0], trajectory.states[-1], trajectory.actions[-20:]))
+            ends.append(end_geometry(expert, trajectory.states[0], trajectory.states[-1], trajectory.actions[-20:]))
         phases += episode_phases
         pos_err += list(((trajectory.actions[:, :3] - labels[:, :3]) ** 2).mean(axis=1))
         rot_err += list(((trajectory.actions[:, 3:6] - labels[:, 3:6]) ** 2).mean(axis=1))
@@ -151,8 +144,7 @@ def main() -> None:
     torch.manual_seed(int(rng.integers(2**31)))
     actor = GaussianActor(spec)
     optimizer = torch.optim.Adam(actor.parameters(), lr=config.lr)
-    experts = {robot: NutRoundExpert(servo_distance=args.servo_distance) for robot in args.robots}
-    expert = experts.get("Panda") or NutRoundExpert(servo_distance=args.servo_distance)
+    expert = NutRoundExpert(servo_distance=args.servo_distance)
     dagger_envs = [make_env(TASK, c, "Panda") for c in
                    [train_configuration(args.seed)] + extra_configurations(args.seed, args.configurations - 1)]
     states, actions, phases = [], [], []
@@ -164,7 +156,7 @@ def main() -> None:
         phases.extend(trajectory_phases)
 
     def act_expert(obs):
-        return labelled(expert, np.asarray(obs, np.float32)[None])[0][0]
+        return expert_actions(expert, np.asarray(obs, np.float32)[None])[0]
 
     start = time.time()
     demo_envs = dagger_envs + [make_env(TASK, c, "Panda") for c in demo_configurations(args.seed, args.demos)]
@@ -176,23 +168,21 @@ def main() -> None:
 
     def report(iteration, updates, loss):
         for robot in args.robots:
-            row = dict(label=args.label, seed=args.seed, servo_distance=args.servo_distance, demos=args.demos, bc_updates=args.bc_updates,
-                       configurations=args.configurations, updates_per_iteration=args.updates_per_iteration,
+            row = dict(label=args.label, seed=args.seed, servo_distance=args.servo_distance, demos=args.demos,
+                       bc_updates=args.bc_updates, configurations=args.configurations,
+                       updates_per_iteration=args.updates_per_iteration,
                        iteration=iteration, updates=updates, loss=round(loss, 4), dataset=len(phases),
                        dataset_phases=phase_shares(phases), cpu_s=round(time.time() - start, 1),
-                       relative_quat=args.relative_quat, **evaluate(actor, robot, experts, policy_input))
+                       relative_quat=args.relative_quat, **evaluate(actor, robot, expert, policy_input))
             with args.out.open("a") as f:
                 f.write(json.dumps(row) + "\n")
             per_phase = " ".join(f"{p}:{row['visited'][p]:.2f}/{row['position_mse'].get(p, 0):.3f}/"
                                  f"{row['rotation_mse'].get(p, 0):.3f}/{row['gripper_flips'].get(p, 0):.2f}"
                                  for p in PHASES if row['visited'][p])
             print(f"{args.label} it {iteration:3d} upd {updates:6d} {robot:6s} success {row['success']:.2f} "
-                  f"stuck {row['stuck']} ends {row['ends']} visited/position-mse/rotation-mse/gripper-flips {per_phase} ({row['cpu_s']:.0f} s)", flush=True)
+                  f"stuck {row['stuck']} ends {row['ends']} visited/position-mse/rotation-mse/gripper-flips "
+                  f"{per_phase} ({row['cpu_s']:.0f} s)", flush=True)
 
-    updates = 0
-    loss = train(args.bc_updates) if args.bc_updates else float("nan")
-    updates += args.bc_updates
-    report(0, updates, loss)
     def fit_error(first: int) -> tuple[float, float]:
         """(all, approaching) position MSE of the learner on the training set's chunks from `first` on."""
         chunk_states, chunk_labels = np.concatenate(states[first:]), np.concatenate(actions[first:])
@@ -202,18 +192,22 @@ def main() -> None:
         approaching = np.array(phases[len(phases) - len(errors):]) == "approach"
         return float(errors.mean()), float(errors[approaching].mean()) if approaching.any() else float("nan")
 
-    fresh, before = None, None
+    updates = args.bc_updates
+    loss = train(args.bc_updates) if args.bc_updates else float("nan")
+    report(0, updates, loss)
+    fresh = before = None  # the last iteration's new states (their first chunk) and the fit on them
     for iteration in range(1, args.iterations + 1):
         loss = train(args.updates_per_iteration)
         updates += args.updates_per_iteration
-        if before is not None and args.fit_report:
+        if before is not None:
             print(f"{args.label} it {iteration:3d} fit on the previous iteration's DAgger states (position MSE, all / "
                   f"approaching): before its updates {before[0]:.3f} / {before[1]:.3f}, after "
                   "{:.3f} / {:.3f}".format(*fit_error(fresh)), flush=True)
         fresh = len(states)
         for env in dagger_envs:
             add(rollout(env, deterministic(actor, policy_input), steps_after_success=config.steps_after_success).states)
-        before = fit_error(fresh)
+        if args.fit_report:
+            before = fit_error(fresh)
         if iteration % args.eval_every == 0:
             report(iteration, updates, loss)
 

@@ -4,15 +4,14 @@
     python scripts/readme_table.py --write    # put it into README.md between its markers
 
 `reports/headline.yaml` names, per column, the reports whose `summary.csv` it reads, the tasks
-(the domain's seen or unseen ones) and the trajectory count, and `rows_always` the methods
-that get a row even where no report has them yet ("not in these reports"); the floor and ceiling rows (random
-actions, scripted expert) read no trajectories and are taken at any count. A method that two
-reports both hold (the nearest checkpoint of a suite and of its controls run) is taken from the
-first. Every number is the headline's own (benchmark.report.headline.headline_cells: the top-5 IQM
-over seeds x tasks with its 95% stratified-bootstrap interval, and the mean with the range of the
-per-seed means), bootstrapped per report as the report does it, so the README and the reports
-agree to the digit. The best IQM of a column
-among the methods (not the bounds) is bold.
+(the domain's seen or unseen ones) and the trajectory count. A method that no report of a column
+holds reads "not in these reports" there. The floor and ceiling rows (random actions, scripted
+expert) read no trajectories and are taken at any count. A method that two reports both hold (the
+nearest checkpoint of a suite and of its controls run) is taken from the first. Every number is
+the headline's own (benchmark.report.headline.headline_cells: the top-5 IQM over seeds x tasks
+with its 95% stratified-bootstrap interval, and the mean with the range of the per-seed means),
+bootstrapped per report as the report does it, so the README and the reports agree to the digit.
+The best IQM of a column among the methods (not the bounds) is bold.
 """
 from __future__ import annotations
 
@@ -66,7 +65,7 @@ def headline_markdown(spec_path: Path = SPEC, reports: Path = ROOT / "reports") 
     per column of the spec."""
     spec = yaml.safe_load(spec_path.read_text())
     columns = [(c["label"], column_cells(c, reports)) for c in spec["columns"]]
-    found = set().union(*(set(cells["method"]) for _, cells in columns), spec.get("rows_always", []))
+    found = set().union(*(set(cells["method"]) for _, cells in columns))
     methods = [m for m in method_order(found) if m not in BOUNDS] + [m for m in BOUNDS if m in found]
     rows = {m: {"method": row_label(m)} for m in methods}
     for label, cells in columns:

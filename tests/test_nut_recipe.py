@@ -60,13 +60,21 @@ def test_demonstration_configurations_are_disjoint_from_every_other_configuratio
 def test_the_nut_in_gripper_quaternion_is_continuous_over_a_top_down_grasp():
     """A top-down gripper tilted by 0.01 rad either way over a flat nut: the plain w >= 0
     quaternion of the old observation flips sign between the two, the observation's does not."""
-    from benchmark.envs.robosuite import TOP_DOWN, mat_to_quat, nut_in_top_down_quat
+    from benchmark.envs.robosuite import TOP_DOWN, mat_to_quat, observe
     from benchmark.envs.robosuite_experts import rot_axis, rot_z
 
     nut = rot_z(0.4)
+
+    def observed(eef: np.ndarray) -> np.ndarray:
+        """Dims 19-22 of the observation of this gripper over the nut (a robosuite dict built here)."""
+        raw = {"robot0_eef_pos": np.zeros(3), "robot0_eef_quat": mat_to_quat(eef),
+               "robot0_gripper_qpos": np.zeros(2), "robot0_gripper_qvel": np.zeros(2),
+               "RoundNut_pos": np.array([0.0, 0.0, 0.83]), "RoundNut_quat": mat_to_quat(nut)}
+        return observe("NutAssemblyRound", "Panda", raw)[19:23]
+
     for yaw in (0.4, 0.4 + np.pi, 1.0):        # grasps at d = 0 and d = pi, and a turn on the way
         tilted = [rot_axis(np.array([1.0, 0.0, 0.0]), eps) @ rot_z(yaw) @ TOP_DOWN for eps in (-0.01, 0.01)]
-        new = [nut_in_top_down_quat(eef, nut) for eef in tilted]
+        new = [observed(eef) for eef in tilted]
         old = [mat_to_quat(eef.T @ nut) for eef in tilted]
         assert np.abs(new[0] - new[1]).max() < 0.02
         if yaw != 1.0:

@@ -197,13 +197,17 @@ class NutRoundExpert(_Expert):
         _, target, rot, grip = self._plan(obs)
         return servo(obs, target, rot, grip, distance=self.servo_distance)
 
+    def grasp_point(self, obs) -> tuple[np.ndarray, float, np.ndarray]:
+        """(grasp point (3,), nut yaw, handle direction (3,)) at `obs`: near the handle's end."""
+        alpha = yaw_of(obs[12:16])
+        handle_dir = np.array([np.cos(alpha), np.sin(alpha), 0.0])
+        return obs[9:12] + self.GRASP_X * handle_dir + [0.0, 0.0, self.GRASP_Z], alpha, handle_dir
+
     def _plan(self, obs):
         """(phase, target position, target orientation, gripper command) at `obs`."""
         eef, opening, opening_vel = obs[0:3], obs[7], obs[8]
-        nut, nut_quat = obs[9:12], obs[12:16]
-        alpha = yaw_of(nut_quat)
-        handle_dir = np.array([np.cos(alpha), np.sin(alpha), 0.0])
-        grasp = nut + self.GRASP_X * handle_dir + [0.0, 0.0, self.GRASP_Z]
+        nut = obs[9:12]
+        grasp, alpha, handle_dir = self.grasp_point(obs)
         grip_yaw = wrap(alpha, np.pi)                 # fingers across the handle: yaw = nut yaw mod pi
         eef_yaw = wrap(yaw_of(obs[3:7]) , 2 * np.pi)
         # the gripper turns the shorter way to a yaw equivalent to grip_yaw

@@ -102,10 +102,6 @@ class DistillConfig:
     configurations_per_run: int = 1
     """K: configurations a run trains on and its checkpoints must all succeed in (1: the run's
     own only)."""
-    demo_configurations: int = 0
-    """Expert demonstrations on this many further configurations join the first training set (a
-    behaviour-cloning warm start over many initial states); unlike the K configurations, no
-    checkpoint has to succeed on them and the learner is never rolled out there."""
     shared_init: bool = False
     """Start every run of a task from the same initial parameters (seeded by the task name)."""
     harvest_lr: float | None = None
@@ -134,8 +130,8 @@ def extra_configurations(run_seed: int, count: int) -> list[int]:
 
 
 def demo_configurations(run_seed: int, count: int) -> list[int]:
-    """The `count` configurations a run's warm-start demonstrations are rolled out on: 100 * (r + 1)
-    + j, whose remainder mod the extra stride is >= 100, so disjoint from other runs'
+    """The `count` configurations of run r's warm-start demonstrations (scripts/nut_phases.py):
+    100 * (r + 1) + j, whose remainder mod the extra stride is >= 100, so disjoint from other runs'
     demonstrations and, in zoos whose run seeds r lie below 99, from every run's own and extra
     configurations (remainder r)."""
     if count and not (run_seed < 99 and count <= 100):
@@ -179,7 +175,8 @@ def fit_actor(actor: GaussianActor, optimizer: torch.optim.Optimizer, states: np
     return float(loss.detach())
 
 
-def _expert_actions(expert, states: np.ndarray) -> np.ndarray:
+def expert_actions(expert, states: np.ndarray) -> np.ndarray:
+    """(L, act) the expert's actions on states (L, obs), clipped to the action box."""
     with warnings.catch_warnings():  # experts warn about gains that the env clips anyway
         warnings.simplefilter("ignore", UserWarning)
         return np.clip(np.stack([expert.get_action(s.copy()) for s in states]), -1.0, 1.0).astype(np.float32)
@@ -227,18 +224,16 @@ def run_distill(task: str, run_seed: int, configuration: int, config: DistillCon
 
     def demonstrate(demo_env) -> Trajectory:
         """An expert rollout; its states, labelled, join the training set."""
-        trajectory = rollout(demo_env, lambda obs: _expert_actions(expert, obs[None])[0],
+        trajectory = rollout(demo_env, lambda obs: expert_actions(expert, obs[None])[0],
                              steps_after_success=config.steps_after_success, min_steps=config.min_steps)
         data_states.append(trajectory.states)
-        data_actions.append(_expert_actions(expert, trajectory.states))
+        data_actions.append(expert_actions(expert, trajectory.states))
         return trajectory
 
     data_states, data_actions = [], []
     demo = demonstrate(env)
     for extra_env in extra_envs:
         demonstrate(extra_env)
-    for demo_configuration in demo_configurations(run_seed, config.demo_configurations):
-        demonstrate(make_env(task, demo_configuration, robot))
 
     def act_deterministic(obs):
         with torch.no_grad():
@@ -252,7 +247,7 @@ def run_distill(task: str, run_seed: int, configuration: int, config: DistillCon
 
     def aggregate(trajectory: Trajectory):
         data_states.append(trajectory.states)
-        data_actions.append(_expert_actions(expert, trajectory.states))
+        data_actions.append(expert_actions(expert, trajectory.states))
 
     updates = 0
 
