@@ -144,11 +144,11 @@ def cmd_run(args) -> int:
         if args.results.exists() and not args.results.is_dir():
             raise UserError(f"--results {args.results} is a file, not a directory")
         return driver.dry_run(args.suite, args.profile, args.results, args.methods, args.seeds, args.tag,
-                              args.settings)
+                              args.settings, args.n_traj)
     _check_address(args)
     return driver.run_suite(args.suite, args.profile, writable_results(args.results), methods=args.methods,
                             seeds=args.seeds, workers=args.workers, address=args.address, tag=args.tag,
-                            settings=args.settings)
+                            settings=args.settings, n_traj=args.n_traj)
 
 
 def cmd_train(args) -> int:
@@ -266,6 +266,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--settings", nargs="+", default=None,
                      help="override the suite's settings (clean, noisy, successful); a clean and a noisy cell "
                           "of one method, task and seed share their proposals in any suite")
+    run.add_argument("--n-traj", type=int, nargs="+", default=None,
+                     help="override the suite's condition-trajectory counts (e.g. 100: the cells of the full grid "
+                          "at that count, to run first where the grid does not fit)")
     run.add_argument("--tag", default=None, help="suffix of the run directory name (<suite>-<profile>-<tag>)")
     run.add_argument("--dry-run", action="store_true", help="print the plan and its cost, run nothing")
     run.set_defaults(func=cmd_run)

@@ -201,13 +201,15 @@ def _cell_base(suite: Suite, profile: Profile, name: str, method: ResolvedMethod
 
 
 def plan(suite_name: str, profile_name: str, results: Path, methods: list[str] | None = None,
-         seeds: int | None = None, settings: list[str] | None = None) -> Plan:
+         seeds: int | None = None, settings: list[str] | None = None, n_traj: list[int] | None = None) -> Plan:
     """Resolve a suite into zoos, training jobs and cells; builds nothing. A zoo's id is its
     directory name, a hash of its settings, so cell ids do not need the zoo built. `methods`,
-    `seeds` and `settings` override the suite's."""
+    `seeds`, `settings` and `n_traj` override the suite's."""
     suite = load_suite(suite_name)
     if settings is not None:
         suite = suite.with_settings(settings)
+    if n_traj is not None:
+        suite = suite.with_n_traj(n_traj)
     profile = load_profile(profile_name).for_domain(suite.domain.name)
     names = methods or suite.methods
     seeds = seeds if seeds is not None else suite.seeds

@@ -27,9 +27,9 @@ from benchmark.zoo.format import condition_summary
 
 
 def dry_run(suite: str, profile: str, results: Path, methods: list[str] | None, seeds: int | None,
-            tag: str | None = None, settings: list[str] | None = None) -> int:
+            tag: str | None = None, settings: list[str] | None = None, n_traj: list[int] | None = None) -> int:
     """Print the plan and its cost; builds nothing."""
-    planned = plan(suite, profile, results, methods, seeds, settings)
+    planned = plan(suite, profile, results, methods, seeds, settings, n_traj)
     cost = estimate(planned.cells, planned.trainings)
     cached = sum((Path(job.directory) / META).is_file() for job in planned.trainings)
     zoos = sum((Path(root) / "manifest.json").is_file() for root in planned.zoos)
@@ -122,10 +122,10 @@ def _tables_of(run_dir: Path, cells: list) -> bool:
 
 def run_suite(suite: str, profile: str, results: Path, methods: list[str] | None = None, seeds: int | None = None,
               workers: int = 2, address: str | None = None, tag: str | None = None,
-              settings: list[str] | None = None) -> int:
+              settings: list[str] | None = None, n_traj: list[int] | None = None) -> int:
     """Run a suite to its tables; exit code 1 if a cell failed."""
     started = time.time()
-    planned = plan(suite, profile, results, methods, seeds, settings)  # every bad name fails before any work
+    planned = plan(suite, profile, results, methods, seeds, settings, n_traj)  # every bad name fails before any work
     zoos = _build_zoos(planned, results, workers, address)
     check_conditions(planned.cells, zoos)
     run_dir = run_dir_for(results, planned.suite.name, planned.profile.name, tag)

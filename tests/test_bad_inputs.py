@@ -391,3 +391,14 @@ def test_settings_override_plans_only_those_cells_and_rejects_unknown_ones(tmp_p
     assert [proposal_seed(c.config) for c in noisy.cells] == [proposal_seed(c.config) for c in clean.cells]
     listed = cli(*SMOKE, "--settings", "noisy", "--dry-run", "--results", str(tmp_path)).stdout
     assert "-noisy-s0-" in listed and "-clean-" not in listed
+
+
+def test_n_traj_override_plans_the_full_grids_cells_at_those_counts(tmp_path, cli):
+    one_line_exit_2(cli(*SMOKE, "--n-traj", "0", "--dry-run", "--results", str(tmp_path)),
+                    "--n-traj must be a non-empty list of positive integers, got [0]")
+    from benchmark.plan import plan
+
+    full = plan("unseen", "dense", tmp_path)
+    first = plan("unseen", "dense", tmp_path, n_traj=[100])
+    assert {c.config["n_traj"] for c in full.cells} == {50, 100}
+    assert {c.cell_id for c in first.cells} == {c.cell_id for c in full.cells if c.config["n_traj"] == 100}

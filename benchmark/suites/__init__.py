@@ -62,6 +62,12 @@ class Suite:
                             f"valid: {', '.join(SETTINGS)}")
         return dataclasses.replace(self, settings=list(dict.fromkeys(settings)))
 
+    def with_n_traj(self, counts: list[int]) -> "Suite":
+        """This suite with its condition-trajectory counts replaced in every profile (`run
+        --n-traj`): the cells are those of the full grid at these counts, ids included."""
+        _counts(list(counts), "--n-traj", "run")
+        return dataclasses.replace(self, n_traj=sorted(set(counts)), profile_n_traj={})
+
     def task_list(self) -> list[str]:
         if self.tasks == "seen":
             return list(SEEN_TASKS)
