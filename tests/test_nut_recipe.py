@@ -44,6 +44,34 @@ def test_every_phase_is_named_and_its_gripper_command_agrees(phase, obs):
     assert expert.act(obs)[6] == (OPEN if phase in ("approach", "descend") else CLOSE)
 
 
+def with_gripper(obs: np.ndarray, opening: float, speed: float) -> np.ndarray:
+    out = obs.copy()
+    out[7], out[8] = opening, speed
+    return out
+
+
+@pytest.mark.parametrize("sweep", ["distance", "opening", "speed"])
+def test_the_experts_action_has_no_jump_across_the_grasp(sweep):
+    """Nothing between grasping and holding switches at a threshold: along each of the three
+    quantities the holding test reads (distance to the grasp point 0-5 cm, gripper opening 0-1,
+    its speed 0-2), neighbouring states get neighbouring actions (the expert's labels were the
+    learner's conflicts where they jumped)."""
+    expert = NutRoundExpert()
+    grasp = grasp_point(ON_TABLE)
+    if sweep == "distance":
+        states = [with_gripper(observation(grasp + [0.0, d, 0.0], ON_TABLE), 0.4, 0.0)
+                  for d in np.arange(0.0, 0.05, 1e-4)]
+    elif sweep == "opening":
+        states = [with_gripper(observation(grasp + [0.0, 0.012, 0.0], ON_TABLE), o, 0.0)
+                  for o in np.arange(0.0, 1.0, 5e-4)]
+    else:
+        states = [with_gripper(observation(grasp + [0.0, 0.012, 0.0], ON_TABLE), 0.4, v)
+                  for v in np.arange(0.0, 2.0, 1e-3)]
+    actions = np.array([expert.act(obs) for obs in states])
+    assert np.abs(np.diff(actions, axis=0)).max() < 0.05
+    assert np.ptp(actions[:, 6]) > 1.0  # the sweep does cross from holding to not (the test can fail)
+
+
 def test_demonstration_configurations_are_disjoint_from_every_other_configuration():
     runs = range(12)
     own = {train_configuration(r) for r in runs}

@@ -236,7 +236,7 @@ class RobosuiteDomain(Domain):
     reward_max = 1.0            # robosuite normalises the shaped reward to [0, reward_scale=1]
     step_cost_s = 1 / 75        # 64-102 steps per CPU-second measured here (docs/robosuite.md); the reference's 100-155 undercounted the mini run 1.6x
     reconfigurable = True       # RobosuiteEnv reseeds in place (a build costs 1-3.5 s)
-    task_versions = {"NutAssemblyRound": 2}  # 2: nut_in_top_down_quat; an expert without thresholds in xy, servo at 2 cm
+    task_versions = {"NutAssemblyRound": 3}  # 2: nut_in_top_down_quat, no xy thresholds, 2 cm servo; 3: continuous grasp-to-hold
 
     def horizon(self, task: str) -> int:
         return HORIZONS[self.check_task(task)]

@@ -179,13 +179,16 @@ class NutRoundExpert(_Expert):
     PHASES = ("approach", "descend", "close", "lift", "carry", "lower")
     """The stages of `act`, in task order: over the grasp point with the gripper open (more than
     8 mm off in xy), down to it, closing on it, then holding: lifting, carrying over the peg,
-    lowering onto it. The height over the grasp point and the start of the carry change
-    continuously with the state, so a distilled policy meets no threshold there (the gripper's
-    close and the lowering over the peg still switch)."""
+    lowering onto it. Nothing in the grasp switches at a threshold: the height over the grasp
+    point, the gripper's command, the change from grasping to holding and the start of the carry
+    are continuous in the state, so a distilled policy meets no boundary where the labels jump
+    (the lowering over the peg still switches)."""
 
     def phase(self, obs) -> str:
-        """Which of PHASES the expert is in at `obs` (a learner's error is measured by phase)."""
-        return self._plan(np.asarray(obs, np.float64))[0]
+        """Which of PHASES the expert is in at `obs` (a learner's error is measured by phase):
+        a holding phase where it holds at least half (`holding`)."""
+        obs = np.asarray(obs, np.float64)
+        return self._hold(obs)[0] if self.holding(obs) >= 0.5 else self._grasp(obs)[0]
 
     def __init__(self, servo_distance: float = 0.02):
         self.servo_distance = servo_distance
@@ -194,8 +197,9 @@ class NutRoundExpert(_Expert):
         grasp point (docs/robosuite.md)."""
 
     def act(self, obs):
-        _, target, rot, grip = self._plan(obs)
-        return servo(obs, target, rot, grip, distance=self.servo_distance)
+        hold = self.holding(obs)
+        actions = [servo(obs, *plan[1:], distance=self.servo_distance) for plan in (self._hold(obs), self._grasp(obs))]
+        return (hold * actions[0] + (1.0 - hold) * actions[1]).astype(np.float32)
 
     def grasp_point(self, obs) -> tuple[np.ndarray, float, np.ndarray]:
         """(grasp point (3,), nut yaw, handle direction (3,)) at `obs`: near the handle's end."""
@@ -203,47 +207,58 @@ class NutRoundExpert(_Expert):
         handle_dir = np.array([np.cos(alpha), np.sin(alpha), 0.0])
         return obs[9:12] + self.GRASP_X * handle_dir + [0.0, 0.0, self.GRASP_Z], alpha, handle_dir
 
-    def _plan(self, obs):
-        """(phase, target position, target orientation, gripper command) at `obs`."""
-        eef, opening, opening_vel = obs[0:3], obs[7], obs[8]
-        nut = obs[9:12]
-        grasp, alpha, handle_dir = self.grasp_point(obs)
-        grip_yaw = wrap(alpha, np.pi)                 # fingers across the handle: yaw = nut yaw mod pi
-        eef_yaw = wrap(yaw_of(obs[3:7]) , 2 * np.pi)
-        # the gripper turns the shorter way to a yaw equivalent to grip_yaw
-        grip_yaw = eef_yaw + wrap(grip_yaw - eef_yaw, np.pi)
+    def holding(self, obs) -> float:
+        """How much the gripper holds the handle, in [0, 1]: 1 with the fingers settled (opening
+        speed below 0.3) on something (opening 0.06-0.75; closed on nothing is below 0.05, open
+        0.9-1.0) within 2 cm of the grasp point, falling linearly to 0 at speed 0.7, opening 0.02
+        or 0.9 and 3.5 cm."""
+        err = np.linalg.norm(obs[0:3] - self.grasp_point(obs)[0])
+        opening, speed = obs[7], abs(obs[8])
+        closed_on_something = ramp(opening, 0.02, 0.06) * (1.0 - ramp(opening, 0.75, 0.9))
+        return (1.0 - ramp(err, 0.02, 0.035)) * closed_on_something * (1.0 - ramp(speed, 0.3, 0.7))
+
+    def _hold(self, obs):
+        """(phase, target position, target orientation, gripper command) while holding."""
+        eef, nut = obs[0:3], obs[9:12]
+        _, alpha, handle_dir = self.grasp_point(obs)
+        eef_yaw = wrap(yaw_of(obs[3:7]), 2 * np.pi)
+        # turn the handle into the robot's half (handle pointing to -x): nearest allowed yaw
+        turn = 0.0
+        if handle_dir[0] > -0.1:
+            goal = np.pi / 2 + 0.3 if handle_dir[1] > 0 else -np.pi / 2 - 0.3
+            turn = wrap(goal - alpha, 2 * np.pi)
+        rot = top_down(eef_yaw + float(np.clip(turn, -0.4, 0.4)))
+        to_peg = self.PEG - nut[:2]
+        around_peg = nut[2] < self.PEG_TOP and np.linalg.norm(to_peg) < 0.02
+        lowering = around_peg or (np.linalg.norm(to_peg) < 0.006 and abs(turn) < 0.1)
+        z = self.TABLE - 0.02 if lowering else self.CARRY   # lower the ring onto the peg
+        lifted = nut[2] > self.CARRY - 0.03
+        # carrying starts while the lift ends (over 3 cm of height), not at a threshold
+        carry = 1.0 if around_peg else ramp(nut[2], self.CARRY - 0.06, self.CARRY - 0.03)
+        target = eef + np.array([carry * to_peg[0], carry * to_peg[1], z - nut[2]])
+        return ("lower" if lowering else ("carry" if lifted or around_peg else "lift")), target, rot, CLOSE
+
+    def _grasp(self, obs):
+        """(phase, target position, target orientation, gripper command) while not holding."""
+        eef = obs[0:3]
+        grasp, alpha, _ = self.grasp_point(obs)
+        eef_yaw = wrap(yaw_of(obs[3:7]), 2 * np.pi)
+        # fingers across the handle (yaw = nut yaw mod pi), turning the shorter way to it
+        rot = top_down(eef_yaw + wrap(wrap(alpha, np.pi) - eef_yaw, np.pi))
         err = eef - grasp
-        holding = np.linalg.norm(err) < 0.025 and 0.05 < opening < 0.8 and abs(opening_vel) < 0.5
-        if holding:
-            # turn the handle into the robot's half (handle pointing to -x): nearest allowed yaw
-            turn = 0.0
-            if handle_dir[0] > -0.1:
-                goal = np.pi / 2 + 0.3 if handle_dir[1] > 0 else -np.pi / 2 - 0.3
-                turn = wrap(goal - alpha, 2 * np.pi)
-            rot = top_down(eef_yaw + float(np.clip(turn, -0.4, 0.4)))
-            to_peg = self.PEG - nut[:2]
-            around_peg = nut[2] < self.PEG_TOP and np.linalg.norm(to_peg) < 0.02
-            lowering = around_peg or (np.linalg.norm(to_peg) < 0.006 and abs(turn) < 0.1)
-            z = self.TABLE - 0.02 if lowering else self.CARRY   # lower the ring onto the peg
-            lifted = nut[2] > self.CARRY - 0.03
-            # carrying starts while the lift ends (over 3 cm of height), not at a threshold
-            carry = 1.0 if around_peg else ramp(nut[2], self.CARRY - 0.06, self.CARRY - 0.03)
-            target = eef + np.array([carry * to_peg[0], carry * to_peg[1], z - nut[2]])
-            phase = "lower" if lowering else ("carry" if lifted or around_peg else "lift")
-            return phase, target, rot, CLOSE
-        rot = top_down(grip_yaw)
         dxy = np.linalg.norm(err[:2])
-        if np.linalg.norm(err) < 0.01:                 # in place: close
-            return "close", grasp, rot, CLOSE
+        # The gripper closes as it reaches the grasp point (fully within 8 mm, open beyond 14 mm).
         # Gripper open, over the grasp point: the height falls continuously as the gripper centres
         # (hover height at >= 2.4 cm off in xy, the grasp's within 4 mm), and far off it never dives
-        # below the current height. No threshold in xy: a policy fitted to these labels has no
-        # boundary to hover at, as it had at the 8 mm switch to a straight descent.
+        # below the current height.
+        closing = 1.0 - ramp(float(np.linalg.norm(err)), 0.008, 0.014)
+        grip = OPEN + (CLOSE - OPEN) * closing
         hover = grasp[2] + self.HOVER
         near = grasp[2] + self.HOVER * ramp(dxy, 0.004, 0.024)
         far = ramp(dxy, 0.03, 0.06)
         z = (1.0 - far) * near + far * max(eef[2], hover)
-        return ("approach" if dxy > 0.008 else "descend"), [grasp[0], grasp[1], z], rot, OPEN
+        phase = "close" if closing >= 0.5 else ("approach" if dxy > 0.008 else "descend")
+        return phase, [grasp[0], grasp[1], z], rot, grip
 
 
 EXPERTS["NutAssemblyRound"] = NutRoundExpert
