@@ -124,20 +124,21 @@ def _policy_table(proposal, n_policies: int, zoo: Zoo, conditions: PolicySet, ro
     return policies
 
 
-def _kept_trajectories(result, zoo: Zoo, rows: np.ndarray) -> dict:
-    """The full state trajectories kept for Figure 9, beside their condition trajectories."""
+def _kept_trajectories(result, prompts: Zoo, rows: np.ndarray) -> dict:
+    """The full state trajectories kept for Figure 9, beside their condition trajectories (rows
+    of the zoo `prompts` the cell drew them from)."""
     kept_ids = sorted(result.kept_states)
     if not kept_ids:
         return {}
     horizon = max(len(result.kept_states[k]) for k in kept_ids)
-    states = np.zeros((len(kept_ids), horizon, zoo.spec.obs_dim), np.float32)
+    states = np.zeros((len(kept_ids), horizon, prompts.spec.obs_dim), np.float32)
     for i, k in enumerate(kept_ids):
         states[i, :len(result.kept_states[k])] = result.kept_states[k]
     keep_conditions = rows[: len(kept_ids)]
     return dict(states=states, lengths=np.array([len(result.kept_states[k]) for k in kept_ids], np.int32),
                 policy_ids=np.array(kept_ids, np.int32),
-                condition_states=zoo.conditions.states[keep_conditions],
-                condition_lengths=zoo.conditions.lengths[keep_conditions])
+                condition_states=prompts.conditions.states[keep_conditions],
+                condition_lengths=prompts.conditions.lengths[keep_conditions])
 
 
 def run_cell(cell: Cell) -> dict:
@@ -149,7 +150,8 @@ def run_cell(cell: Cell) -> dict:
     config = cell.config
     zoo = _cached_zoo(cell.zoo_root)
     model, meta = _cached_model(cell.method, cell.model_dir, cell.zoo_root)
-    conditions, rows = cell_conditions(zoo, config)
+    prompts = _cached_zoo(cell.prompt_root)
+    conditions, rows = cell_conditions(prompts, config)
     seed = proposal_seed(config)
     torch.manual_seed(seed)
     start = time.process_time()
@@ -176,6 +178,6 @@ def run_cell(cell: Cell) -> dict:
         **{"return": result.episode_return}, length=result.length))
     return dict(episodes=episodes.to_dict("list"),
                 policies=_policy_table(proposal, n_policies, zoo, conditions, rows, config["task"]).to_dict("list"),
-                trajectories=_kept_trajectories(result, zoo, rows),
+                trajectories=_kept_trajectories(result, prompts, rows),
                 timings=dict(train_cpu_s=meta.get("train_cpu_s"), propose_s=round(propose_s, 3),
                              eval_cpu_s=round(eval_s, 3), env_steps=int(result.length.sum())))

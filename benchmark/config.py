@@ -8,6 +8,8 @@ A profile has one section per component, each validated into that component's da
     preset:  whose presets methods and suites take (default: the extended profile's, else name)
     reductions: [what this profile reduces from the paper, one line each]
     zoo:     benchmark.zoo.collect.ZooSettings fields
+    conditions_profile: a profile whose zoo the cells draw their condition trajectories from
+             (the models still train on this profile's zoo)
     methods: {method name: Config overrides on top of the method's preset of this name}
     eval:    benchmark.config.EvalSettings fields
     domains: {domain name: {reductions, zoo, methods, eval}}   (optional)
@@ -89,10 +91,24 @@ class Profile:
     """{domain name: {reductions, zoo, methods, eval}} for the profile's other domains."""
     zoo_profile: str = ""
     """The profile whose file wrote `zoo` (it names the zoo's directory); empty means `name`."""
+    conditions_profile: str = ""
+    """A profile whose zoo the cells draw their condition trajectories from instead of this
+    profile's zoo; the methods still train on this profile's zoo, so they share its models
+    (`dense-old-conditions`: the dense zoo's models prompted by standard's conditions)."""
+    lineage: tuple = ()
+    """This profile's name, then the profiles it extends, nearest first (a suite's per-profile
+    counts and tasks are looked up along it, then by `preset`)."""
 
     def __post_init__(self):
         self.preset = self.preset or self.name
         self.zoo_profile = self.zoo_profile or self.name
+        self.lineage = tuple(self.lineage) or (self.name,)
+
+    @property
+    def lookup_names(self) -> tuple[str, ...]:
+        """The names a suite's per-profile entries are looked up by, in order: the lineage, then
+        the preset."""
+        return (*self.lineage, self.preset)
 
     def for_domain(self, name: str) -> "Profile":
         """This profile as it applies to suites of domain `name`; UserError when it has no
@@ -132,8 +148,10 @@ def _dataclass_from(cls, values, where):
 
 
 ZOO_PROFILE = "_zoo_profile"
+LINEAGE = "_lineage"
 """Key under which a loaded raw section remembers the profile that wrote its `zoo`."""
-SECTIONS = {"name", "description", "extends", "preset", "reductions", "zoo", "methods", "eval", "domain", "domains"}
+SECTIONS = {"name", "description", "extends", "preset", "reductions", "zoo", "conditions_profile", "methods", "eval",
+            "domain", "domains"}
 DOMAIN_SECTIONS = {"reductions", "zoo", "methods", "eval"}
 
 
@@ -168,7 +186,7 @@ def _raw_profile(name: str, chain: tuple[str, ...] = ()) -> dict:
         raw[ZOO_PROFILE] = name
     parent = raw.pop("extends", None)
     if not parent:
-        return raw
+        return {**raw, LINEAGE: [name]}
     if parent in (*chain, name):
         raise UserError(f"{where}: 'extends: {parent}' makes a cycle ({' -> '.join((*chain, name, parent))})")
     base = _raw_profile(str(parent), (*chain, name))
@@ -181,6 +199,7 @@ def _raw_profile(name: str, chain: tuple[str, ...] = ()) -> dict:
         merged["domains"][domain] = {**below, **above,
                                      "methods": _merge_methods(below.get("methods"), above.get("methods"))}
     merged["preset"] = raw.get("preset") or base.get("preset") or base["name"]
+    merged[LINEAGE] = [name, *base[LINEAGE]]
     return merged
 
 
@@ -197,7 +216,12 @@ def load_profile(name: str) -> Profile:
         eval=_dataclass_from(EvalSettings, raw.get("eval"), f"{where} eval"),
         preset=str(raw.get("preset") or ""),
         domain=raw.get("domain", "metaworld"), domains=raw["domains"], zoo_profile=raw.get(ZOO_PROFILE, ""),
+        conditions_profile=str(raw.get("conditions_profile") or ""), lineage=tuple(raw[LINEAGE]),
     )
+    if profile.conditions_profile:
+        if profile.conditions_profile not in profile_names() or profile.conditions_profile == profile.name:
+            raise unknown("conditions_profile of " + where, profile.conditions_profile,
+                          [n for n in profile_names() if n != profile.name])
     for domain in profile.domains:
         profile.for_domain(domain)  # a bad eval key fails on loading, not mid-run
     return profile

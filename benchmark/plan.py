@@ -116,6 +116,14 @@ class Cell:
     model_dir: str
     zoo_root: str
     policies_per_batch: int = 2
+    conditions_root: str = ""
+    """The zoo the cell's condition trajectories come from, when not `zoo_root` (the profile's
+    `conditions_profile`)."""
+
+    @property
+    def prompt_root(self) -> str:
+        """The zoo holding the cell's condition trajectories."""
+        return self.conditions_root or self.zoo_root
 
 
 @dataclass
@@ -218,7 +226,9 @@ def plan(suite_name: str, profile_name: str, results: Path, methods: list[str] |
     resolved = {name: resolve_method(name, profile) for name in names}  # every bad name fails here
     version = code_version()  # once: the checkout may change while the plan is built
     zoos, trainings, cells = {}, {}, []
-    tasks = suite.tasks_for(profile.name, profile.preset)
+    tasks = suite.tasks_for(profile.lookup_names)
+    prompts_from = load_profile(profile.conditions_profile).for_domain(suite.domain.name) \
+        if profile.conditions_profile else None
     for name, method in resolved.items():
         settings = zoo_settings(profile, method)
         zoo = ZooSettings.from_profile(settings)
@@ -230,26 +240,33 @@ def plan(suite_name: str, profile_name: str, results: Path, methods: list[str] |
         root = str(zoo_dir(results, profile.zoo_profile, zoo))
         zoos[root] = settings
         zoo_id = Path(root).name
+        conditions_root = ""
+        if prompts_from is not None:
+            prompt_settings = zoo_settings(prompts_from, method)
+            conditions_root = str(zoo_dir(results, prompts_from.zoo_profile, ZooSettings.from_profile(prompt_settings)))
+            zoos[conditions_root] = prompt_settings
         for seed in range(seeds):
             directory = str(model_dir(results, method, zoo_id, seed))
             # two names that resolve to one config (a variant spelling out a default) share one model
             trainings.setdefault(directory, TrainingJob(method, root, seed, directory))
             for task in tasks:
-                for n_traj in suite.n_traj_for(profile.name, profile.preset):
+                for n_traj in suite.n_traj_for(profile.lookup_names):
                     for setting in suite.settings:
                         base = _cell_base(suite, profile, name, method, zoo_id, task, n_traj, setting, seed,
                                           version)
+                        if conditions_root:
+                            base["conditions_zoo_id"] = Path(conditions_root).name
                         digest = config_hash(base)
                         cell_id = _cell_id(name, task, suite.robot, n_traj, setting, seed, digest)
                         cells.append(Cell(cell_id, dict(base, cell_id=cell_id, cell_id_base=digest), method,
-                                          directory, root, profile.eval.policies_per_batch))
+                                          directory, root, profile.eval.policies_per_batch, conditions_root))
     return Plan(suite, profile, resolved, zoos, list(trainings.values()), cells)
 
 
 def check_conditions(cells: list[Cell], zoos: dict[str, Zoo]) -> None:
     """UserError if a zoo holds fewer condition trajectories of a task than a cell asks for."""
     for cell in cells:
-        condition_rows(zoos[cell.zoo_root], cell.config["task"], cell.config["n_traj"], cell.config["seed"])
+        condition_rows(zoos[cell.prompt_root], cell.config["task"], cell.config["n_traj"], cell.config["seed"])
 
 
 def estimate(cells: list[Cell], trainings: list[TrainingJob]) -> dict:

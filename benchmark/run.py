@@ -160,7 +160,7 @@ def run_suite(suite: str, profile: str, results: Path, methods: list[str] | None
         wall_s_last_invocation=round(time.time() - started, 1), provenance=provenance(version),
         zoos={zoo.zoo_id: zoo_provenance(zoo) for zoo in zoos.values()},
         novelty_reference={zoo.zoo_id: cached_reference(zoo) for zoo in zoos.values()},
-        zoo_conditions={zoo.zoo_id: condition_summary(zoo) for zoo in zoos.values()},
+        zoo_conditions={zoos[root].zoo_id: condition_summary(zoos[root]) for root in sorted({c.prompt_root for c in cells})},
         ok_cells=ok, failed_cells=failed))
     log = _tell_failures(run_dir, cells)
     details = f"; failures: {log}" if log else ""

@@ -162,6 +162,31 @@ def test_propose_sees_its_declared_reads_only(probe, monkeypatch):
     assert rolled and np.isfinite(out["policies"]["cos_condition"]).all()  # the harness itself still has them
 
 
+def test_a_cell_draws_its_prompts_from_its_conditions_zoo_and_keeps_its_models_zoo(monkeypatch):
+    """A profile's `conditions_profile` gives cells a second zoo: the prompt-source control (the
+    condition's own parameters) proposes that zoo's condition policies, while the model and the
+    distances to the nearest checkpoint stay with the cell's own zoo."""
+    import dataclasses
+
+    own = synthetic_zoo()
+    others = dataclasses.replace(own.conditions, params=-own.conditions.params)
+    prompts = dataclasses.replace(own, conditions=others, manifest={**own.manifest, "zoo_id": "prompts"})
+    rolled = []
+    config = dict(method="prompt-source", method_config={}, zoo_id="z", task="task-a", n_traj=3, setting="clean",
+                  seed=0, noise_std=0.0, configurations=[0],
+                  eval=dict(max_steps=5, stop_at_success=True, trajectories_kept=0))
+    monkeypatch.setattr(cells, "_cached_zoo", lambda root: {"own": own, "prompts": prompts}[root])
+    monkeypatch.setattr(cells, "_cached_model", lambda *args: (METHODS.get("prompt-source")(None, own.spec), {}))
+    monkeypatch.setattr(engine, "evaluate", lambda *args, params, **kwargs: rolled.append(params) or _Result())
+    outputs = [cells.run_cell(cells.Cell("cell-8", config, None, "", "own", conditions_root=root))
+               for root in ("", "prompts")]
+    rows = cells.cell_conditions(own, config)[1]
+    assert np.array_equal(rolled[0], own.conditions.params[rows])
+    assert np.array_equal(rolled[1], -own.conditions.params[rows])
+    cosines = [np.asarray(out["policies"]["cos_nearest_checkpoint"]) for out in outputs]
+    assert (cosines[0] > cosines[1]).all()  # distances are to the cell's own zoo's checkpoints
+
+
 @pytest.mark.parametrize("method,line", [
     ("b2p_probe:Snooper", "propose raised method b2p_probe:Snooper read the conditions' 'rewards', which it does "
                           "not declare"),

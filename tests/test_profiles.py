@@ -17,7 +17,7 @@ def test_a_derived_profile_takes_the_presets_it_names():
     for name in METHODS.names():
         assert resolve_method(name, derived).config == resolve_method(name, mini).config, name
     suite = load_suite("seen")
-    assert suite.n_traj_for(derived.name, derived.preset) == suite.n_traj_for(mini.name, mini.preset)
+    assert suite.n_traj_for(derived.lookup_names) == suite.n_traj_for(mini.lookup_names)
     assert derived.zoo["distill"] == {**mini.zoo["distill"], "shared_init": True}
 
 
@@ -74,8 +74,8 @@ def test_a_suite_takes_the_tasks_of_the_profiles_name_before_those_of_its_preset
     suite = load_suite("robosuite")
     nut, standard = load_profile("mini-nut"), load_profile("standard")
     assert nut.preset == standard.preset == "mini"
-    assert suite.tasks_for(nut.name, nut.preset) == ["NutAssemblyRound"]
-    assert suite.tasks_for(standard.name, standard.preset) == suite.tasks_for("mini", "mini") == ["Lift", "Door"]
+    assert suite.tasks_for(nut.lookup_names) == ["NutAssemblyRound"]
+    assert suite.tasks_for(standard.lookup_names) == suite.tasks_for(["mini"]) == ["Lift", "Door"]
     assert {c.config["task"] for c in plan("robosuite", "mini-nut", tmp_path).cells} == {"NutAssemblyRound"}
 
 
@@ -86,3 +86,20 @@ def test_a_suite_task_missing_from_the_profiles_zoo_fails_at_planning(tmp_path):
     with pytest.raises(UserError, match="^suite robosuite-successful evaluates Lift, which profile mini-nut's "
                                         r"robosuite zoo does not hold \(it holds NutAssemblyRound\)$"):
         plan("robosuite-successful", "mini-nut", tmp_path)
+
+
+def test_a_conditions_profile_shares_the_models_and_takes_the_other_zoos_prompts(tmp_path):
+    """dense-old-conditions: dense's zoo and models, standard's condition trajectories, cells of
+    their own, dense's counts (looked up along what it extends)."""
+    from benchmark.plan import plan
+
+    old, new, standard = (plan("unseen", p, tmp_path, methods=["make-an-agent", "nearest-checkpoint"])
+                          for p in ("dense-old-conditions", "dense", "standard"))
+    assert [j.directory for j in old.trainings] == [j.directory for j in new.trainings]
+    assert {c.zoo_root for c in old.cells} == {c.zoo_root for c in new.cells}
+    assert {c.prompt_root for c in old.cells} == {c.zoo_root for c in standard.cells} != {c.zoo_root for c in old.cells}
+    assert {c.prompt_root for c in new.cells} == {c.zoo_root for c in new.cells}
+    assert not {c.cell_id for c in old.cells} & {c.cell_id for c in new.cells}
+    assert {c.config["n_traj"] for c in old.cells} == {50, 100}
+    assert "conditions_zoo_id" not in new.cells[0].config  # cells without a conditions zoo keep their ids
+    assert set(old.zoos) == {c.zoo_root for c in new.cells} | {c.zoo_root for c in standard.cells}

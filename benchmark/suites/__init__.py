@@ -42,7 +42,8 @@ class Suite:
     """Training seeds per method (each trains its own model)."""
     profile_n_traj: dict = field(default_factory=dict)
     """Per-profile replacement of n_traj (e.g. {mini: [50]}), stated as a reduction; keyed by
-    the profile's name, else by its preset (so `standard`, preset mini, takes mini's)."""
+    the profile's name, else by a profile it extends, else by its preset (so `standard`, which
+    extends mini, takes mini's)."""
     profile_tasks: dict = field(default_factory=dict)
     """Per-profile replacement of tasks (e.g. {smoke: [Lift]}, where the profile's zoo holds
     only those), stated as a reduction; keyed like profile_n_traj."""
@@ -82,13 +83,14 @@ class Suite:
         """The domain of the suite's tasks (load_suite refuses a suite that mixes domains)."""
         return domain_of(self.task_list()[0])
 
-    def tasks_for(self, profile_name: str, preset: str) -> list[str]:
-        """The tasks a run in profile `profile_name` (of `preset`) evaluates: `profile_tasks` of
-        the name, else of the preset, else all."""
-        return list(self.profile_tasks.get(profile_name, self.profile_tasks.get(preset, self.task_list())))
+    def tasks_for(self, names) -> list[str]:
+        """The tasks a run in a profile evaluates: `profile_tasks` of the first of `names` (the
+        profile's `lookup_names`: itself, what it extends, its preset) that has an entry, else all."""
+        return list(next((self.profile_tasks[n] for n in names if n in self.profile_tasks), self.task_list()))
 
-    def n_traj_for(self, profile_name: str, preset: str) -> list[int]:
-        return list(self.profile_n_traj.get(profile_name, self.profile_n_traj.get(preset, self.n_traj)))
+    def n_traj_for(self, names) -> list[int]:
+        """The condition-trajectory counts of a run in a profile, looked up as `tasks_for`."""
+        return list(next((self.profile_n_traj[n] for n in names if n in self.profile_n_traj), self.n_traj))
 
 
 def suite_names() -> list[str]:
