@@ -87,14 +87,26 @@ def deterministic(actor: GaussianActor, policy_input):
     return act
 
 
+ENVS: dict[str, object] = {}
+"""One env per robot, moved from configuration to configuration (each robosuite env holds
+~150 MB; building one per rollout grew the script to 7 GB)."""
+
+
+def env_at(configuration: int, robot: str):
+    """The robot's env, reset next into `configuration` (as a new env would be)."""
+    if robot not in ENVS:
+        ENVS[robot] = make_env(TASK, configuration, robot)
+    ENVS[robot].configuration = configuration
+    return ENVS[robot]
+
+
 def evaluate(actor: GaussianActor, robot: str, expert: NutRoundExpert, policy_input) -> dict:
     """Success, stuck phases, per-phase occupancy, action error and gripper disagreement of the
     deterministic learner in the evaluation configurations on `robot` (the expert reads the same
     observation on every robot)."""
     successes, stuck, ends, phases, pos_err, rot_err, grip_flip = [], [], [], [], [], [], []
     for configuration in EVAL_CONFIGURATIONS:
-        env = make_env(TASK, configuration, robot)
-        trajectory = rollout(env, deterministic(actor, policy_input), steps_after_success=10)
+        trajectory = rollout(env_at(configuration, robot), deterministic(actor, policy_input), steps_after_success=10)
         labels, episode_phases = labelled(expert, trajectory.states)
         successes.append(trajectory.success)
         if not trajectory.success:
@@ -159,9 +171,10 @@ def main() -> None:
         return expert_actions(expert, np.asarray(obs, np.float32)[None])[0]
 
     start = time.time()
-    demo_envs = dagger_envs + [make_env(TASK, c, "Panda") for c in demo_configurations(args.seed, args.demos)]
-    for env in demo_envs:
+    for env in dagger_envs:
         add(rollout(env, act_expert, steps_after_success=config.steps_after_success).states)
+    for configuration in demo_configurations(args.seed, args.demos):
+        add(rollout(env_at(configuration, "Panda"), act_expert, steps_after_success=config.steps_after_success).states)
 
     def train(n):
         return fit_actor(actor, optimizer, np.concatenate(states), np.concatenate(actions), n, rng, config)
@@ -172,7 +185,7 @@ def main() -> None:
                        bc_updates=args.bc_updates, configurations=args.configurations,
                        updates_per_iteration=args.updates_per_iteration,
                        iteration=iteration, updates=updates, loss=round(loss, 4), dataset=len(phases),
-                       dataset_phases=phase_shares(phases), cpu_s=round(time.time() - start, 1),
+                       dataset_phases=phase_shares(phases), wall_s=round(time.time() - start, 1),
                        relative_quat=args.relative_quat, **evaluate(actor, robot, expert, policy_input))
             with args.out.open("a") as f:
                 f.write(json.dumps(row) + "\n")
@@ -181,7 +194,7 @@ def main() -> None:
                                  for p in PHASES if row['visited'][p])
             print(f"{args.label} it {iteration:3d} upd {updates:6d} {robot:6s} success {row['success']:.2f} "
                   f"stuck {row['stuck']} ends {row['ends']} visited/position-mse/rotation-mse/gripper-flips "
-                  f"{per_phase} ({row['cpu_s']:.0f} s)", flush=True)
+                  f"{per_phase} ({row['wall_s']:.0f} s)", flush=True)
 
     def fit_error(first: int) -> tuple[float, float]:
         """(all, approaching) position MSE of the learner on the training set's chunks from `first` on."""

@@ -120,3 +120,20 @@ def test_only_the_nut_zoo_changes_id_with_its_observation():
     assert zoo_id("mini", "robosuite") == "mini-526ac88715fc"          # Lift and Door: as built before
     assert zoo_id("mini", "metaworld") == "mini-03fd25334c53"
     assert zoo_id("mini-nut", "robosuite") != "mini-nut-3ee6817ceea7"  # the sign-flipping observation's zoo
+
+
+def test_the_observation_holds_the_handle_end_where_the_expert_grasps():
+    """Dims 16-18: the handle's end in the end-effector frame, the point the expert grasps (less
+    its 5 mm above the handle), for any nut yaw and gripper pose; the nut's centre (the earlier
+    observation) is 7 cm off it."""
+    from benchmark.envs.robosuite import TOP_DOWN, mat_to_quat, observe, quat_to_mat
+    from benchmark.envs.robosuite_experts import rot_z
+
+    for yaw, eef_yaw, eef_pos in ((0.3, 0.0, [0.1, -0.05, 0.95]), (2.5, 1.0, [-0.1, 0.2, 0.9])):
+        raw = {"robot0_eef_pos": np.array(eef_pos), "robot0_eef_quat": mat_to_quat(rot_z(eef_yaw) @ TOP_DOWN),
+               "robot0_gripper_qpos": np.zeros(2), "robot0_gripper_qvel": np.zeros(2),
+               "RoundNut_pos": np.array([0.05, 0.1, 0.83]), "RoundNut_quat": mat_to_quat(rot_z(yaw))}
+        obs = observe("NutAssemblyRound", "Panda", raw).astype(np.float64)
+        handle_end = obs[0:3] + quat_to_mat(obs[3:7]) @ obs[16:19]
+        grasp = NutRoundExpert().grasp_point(obs)[0] - [0.0, 0.0, NutRoundExpert.GRASP_Z]
+        assert np.abs(handle_end - grasp).max() < 1e-5

@@ -39,6 +39,8 @@ ROBOTS: tuple[str, ...] = ("Panda", "Sawyer")
 TRAIN_ROBOT, EVAL_ROBOT = "Panda", "Sawyer"
 HORIZONS: dict[str, int] = {"Lift": 150, "Door": 300, "NutAssemblyRound": 400}
 OBS_DIM = 23
+NUT_HANDLE_END = 0.07
+"""Distance (m) from the round nut's centre to its handle's end along the nut's x axis."""
 ACT_DIM = 7
 OBJECT_DIM = 14  # the task's object state, zero-padded
 BUILD_SEED = 0   # seed of every build (fixes Lift's cube size); configurations reseed in place
@@ -179,12 +181,15 @@ def observe(task: str, robot: str, raw: dict) -> np.ndarray:
         obj[6:9], obj[9:12] = raw["door_to_eef_pos"], raw["handle_to_eef_pos"]
         obj[12], obj[13] = np.ravel(raw["hinge_qpos"])[0], np.ravel(raw["handle_qpos"])[0]
     elif task == "NutAssemblyRound":
-        # The nut's pose in the end-effector frame, computed here: robosuite's own
-        # RoundNut_to_robot0_eef_* observations are zeros in the reset observation.
-        eef = quat_to_mat(raw["robot0_eef_quat"])
+        # The handle's end and the nut's orientation in the end-effector frame, computed here:
+        # robosuite's own RoundNut_to_robot0_eef_* observations are zeros in the reset observation.
+        # The handle's end, not the nut's centre: a policy then reads where to grasp directly
+        # instead of composing it from the nut's position and yaw (docs/robosuite.md).
+        eef, nut = quat_to_mat(raw["robot0_eef_quat"]), quat_to_mat(raw["RoundNut_quat"])
         obj[0:3], obj[3:7] = raw["RoundNut_pos"], raw["RoundNut_quat"]
-        obj[7:10] = eef.T @ (np.asarray(raw["RoundNut_pos"]) - np.asarray(raw["robot0_eef_pos"]))
-        obj[10:14] = nut_in_top_down_quat(eef, quat_to_mat(raw["RoundNut_quat"]))
+        handle_end = np.asarray(raw["RoundNut_pos"]) + nut @ [NUT_HANDLE_END, 0.0, 0.0]
+        obj[7:10] = eef.T @ (handle_end - np.asarray(raw["robot0_eef_pos"]))
+        obj[10:14] = nut_in_top_down_quat(eef, nut)
     return out.astype(np.float32)
 
 
@@ -236,7 +241,8 @@ class RobosuiteDomain(Domain):
     reward_max = 1.0            # robosuite normalises the shaped reward to [0, reward_scale=1]
     step_cost_s = 1 / 75        # 64-102 steps per CPU-second measured here (docs/robosuite.md); the reference's 100-155 undercounted the mini run 1.6x
     reconfigurable = True       # RobosuiteEnv reseeds in place (a build costs 1-3.5 s)
-    task_versions = {"NutAssemblyRound": 3}  # 2: nut_in_top_down_quat, no xy thresholds, 2 cm servo; 3: continuous grasp-to-hold
+    task_versions = {"NutAssemblyRound": 4}  # 2: nut_in_top_down_quat, no xy thresholds, 2 cm servo;
+    # 3: continuous grasp-to-hold; 4: the handle's end in the gripper frame instead of the nut's centre
 
     def horizon(self, task: str) -> int:
         return HORIZONS[self.check_task(task)]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmark.envs.robosuite import TOP_DOWN, mat_to_axis_angle, quat_to_mat
+from benchmark.envs.robosuite import NUT_HANDLE_END, TOP_DOWN, mat_to_axis_angle, quat_to_mat
 
 OPEN, CLOSE = -1.0, 1.0
 
@@ -171,7 +171,7 @@ class NutRoundExpert(_Expert):
     PEG = np.array([0.23, -0.10])      # round peg (robosuite's pegs_arena.xml), world xy
     PEG_TOP = 0.95
     TABLE = 0.82
-    GRASP_X = 0.07                     # grasp point along the handle, nut frame
+    GRASP_X = NUT_HANDLE_END           # grasp point along the handle (its end), nut frame
     GRASP_Z = 0.005                    # grip site above the handle's centre
     CARRY = 1.0                        # nut height while carrying
     HOVER = 0.06
