@@ -182,3 +182,19 @@ def test_harvest_lr_applies_once_the_learner_succeeds():
     # frozen after the first success: every later snapshot equals the first, so only it is kept
     frozen, _, stats = run_distill("reach", 5, 5, DistillConfig(**base, harvest_lr=0.0), PolicySpec())
     assert len(default[0]) == 3 and len(frozen) == 1 and stats["updates"] >= 3000
+
+
+def test_a_warm_start_trains_on_further_demonstrations_before_dagger():
+    """warm_start_demos / warm_start_updates: the first DAgger iteration (and so the first
+    before-success condition) comes after the warm-start updates; without them nothing changes."""
+    from benchmark.policy import PolicySpec
+    from benchmark.zoo.distill import DistillConfig, run_distill
+
+    base = dict(checkpoints_per_run=1, conditions_per_run=1, max_updates=400)
+    cold = run_distill("reach", 5, 5, DistillConfig(**base), PolicySpec())
+    no_warm_start = run_distill("reach", 5, 5, DistillConfig(**base, warm_start_demos=0, warm_start_updates=0),
+                                PolicySpec())
+    warm = run_distill("reach", 5, 5, DistillConfig(**base, warm_start_demos=2, warm_start_updates=100), PolicySpec())
+    np.testing.assert_array_equal(cold[1].params, no_warm_start[1].params)
+    assert cold[1].records[0]["step"] == 75 and warm[1].records[0]["step"] == 175
+    assert not np.array_equal(cold[1].params, warm[1].params)

@@ -29,6 +29,11 @@ them, and a snapshot is harvested only when it succeeds on all K, so checkpoints
 beyond one initial configuration. Checkpoint trajectories and condition trajectories are
 still rollouts on the run's own configuration. K = 1 is the one-configuration recipe.
 
+With `warm_start_demos` D > 0 the dataset starts with expert demonstrations in D further
+configurations (`demo_configurations`, disjoint from every run's own, extra and evaluation
+configurations), and `warm_start_updates` updates on them precede the first DAgger iteration
+(behaviour cloning before DAgger: the NutAssemblyRound recipe, docs/robosuite.md).
+
 With `shared_init` every run of a task starts from one initialisation (seeded by the task
 name) instead of its own. Independently initialised runs end in separate modes of parameter
 space (hidden units permuted; `scripts/probe_zoo_modes.py` measures it), which a parameter
@@ -104,6 +109,12 @@ class DistillConfig:
     own only)."""
     shared_init: bool = False
     """Start every run of a task from the same initial parameters (seeded by the task name)."""
+    warm_start_demos: int = 0
+    """Expert demonstrations in further configurations (`demo_configurations`) that start the
+    dataset (0: only the run's own configurations)."""
+    warm_start_updates: int = 0
+    """Updates on the starting dataset before the first DAgger iteration (they count against
+    `max_updates`)."""
     harvest_lr: float | None = None
     """Adam learning rate once the learner succeeds, while harvesting (None: `lr`). Meant to keep
     a fragile success across snapshots; on NutAssemblyRound 1e-4 harvested more slowly than 1e-3
@@ -234,6 +245,13 @@ def run_distill(task: str, run_seed: int, configuration: int, config: DistillCon
     demo = demonstrate(env)
     for extra_env in extra_envs:
         demonstrate(extra_env)
+    demo_env = None
+    for demo_configuration in demo_configurations(run_seed, config.warm_start_demos):
+        if demo_env is not None and domain.reconfigurable:
+            demo_env.configuration = demo_configuration  # moved, not rebuilt (a build costs seconds)
+        else:
+            demo_env = make_env(task, demo_configuration, robot)
+        demonstrate(demo_env)
 
     def act_deterministic(obs):
         with torch.no_grad():
@@ -257,6 +275,9 @@ def run_distill(task: str, run_seed: int, configuration: int, config: DistillCon
                          n_updates, rng, config)
         updates += n_updates
         return loss
+
+    if config.warm_start_updates:
+        train(config.warm_start_updates)
 
     def succeeds_everywhere() -> bool:
         """Roll the learner out on the extra configurations (relabelled and aggregated);
