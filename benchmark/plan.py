@@ -133,6 +133,8 @@ class Plan:
     methods: dict[str, ResolvedMethod]
     zoos: dict[str, dict]
     """{zoo directory: zoo settings} of the zoos the run needs."""
+    zoo_profiles: dict[str, str]
+    """{zoo directory: the profile whose name it carries} (a conditions zoo is another profile's)."""
     trainings: list[TrainingJob]
     cells: list[Cell]
 
@@ -225,7 +227,7 @@ def plan(suite_name: str, profile_name: str, results: Path, methods: list[str] |
         raise UserError(f"--seeds must be at least 1, got {seeds}")
     resolved = {name: resolve_method(name, profile) for name in names}  # every bad name fails here
     version = code_version()  # once: the checkout may change while the plan is built
-    zoos, trainings, cells = {}, {}, []
+    zoos, zoo_profiles, trainings, cells = {}, {}, {}, []
     tasks = suite.tasks_for(profile.lookup_names)
     prompts_from = load_profile(profile.conditions_profile).for_domain(suite.domain.name) \
         if profile.conditions_profile else None
@@ -238,13 +240,13 @@ def plan(suite_name: str, profile_name: str, results: Path, methods: list[str] |
             raise UserError(f"suite {suite.name} evaluates {', '.join(missing)}, which profile {profile.name}'s "
                             f"{suite.domain.name} zoo does not hold (it holds {', '.join(held)})")
         root = str(zoo_dir(results, profile.zoo_profile, zoo))
-        zoos[root] = settings
+        zoos[root], zoo_profiles[root] = settings, profile.zoo_profile
         zoo_id = Path(root).name
         conditions_root = ""
         if prompts_from is not None:
             prompt_settings = zoo_settings(prompts_from, method)
             conditions_root = str(zoo_dir(results, prompts_from.zoo_profile, ZooSettings.from_profile(prompt_settings)))
-            zoos[conditions_root] = prompt_settings
+            zoos[conditions_root], zoo_profiles[conditions_root] = prompt_settings, prompts_from.zoo_profile
         for seed in range(seeds):
             directory = str(model_dir(results, method, zoo_id, seed))
             # two names that resolve to one config (a variant spelling out a default) share one model
@@ -260,7 +262,7 @@ def plan(suite_name: str, profile_name: str, results: Path, methods: list[str] |
                         cell_id = _cell_id(name, task, suite.robot, n_traj, setting, seed, digest)
                         cells.append(Cell(cell_id, dict(base, cell_id=cell_id, cell_id_base=digest), method,
                                           directory, root, profile.eval.policies_per_batch, conditions_root))
-    return Plan(suite, profile, resolved, zoos, list(trainings.values()), cells)
+    return Plan(suite, profile, resolved, zoos, zoo_profiles, list(trainings.values()), cells)
 
 
 def check_conditions(cells: list[Cell], zoos: dict[str, Zoo]) -> None:

@@ -51,7 +51,7 @@ def dry_run(suite: str, profile: str, results: Path, methods: list[str] | None, 
 
 def _build_zoos(planned: Plan, results: Path, workers: int, address: str | None) -> dict:
     """{zoo directory: Zoo} of every zoo the run needs (built when missing)."""
-    return {root: build_zoo(planned.profile.zoo_profile, settings, results, workers=workers, address=address)
+    return {root: build_zoo(planned.zoo_profiles[root], settings, results, workers=workers, address=address)
             for root, settings in planned.zoos.items()}
 
 

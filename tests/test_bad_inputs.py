@@ -161,7 +161,7 @@ def test_damaged_or_mismatched_model_is_detected_and_retrained(tmp_path, capsys)
         model_dir = str(directory)
 
     job = TrainingJob(method, "zoo", 0, str(directory))
-    planned = Plan(None, None, {}, {}, [job], [])
+    planned = Plan(None, None, {}, {}, {}, [job], [])
     assert _models_to_train(planned, [Cell()], {"zoo": zoo}) == [job]
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "is damaged" in err[0] and "retraining it" in err[0]

@@ -88,7 +88,7 @@ def test_a_suite_task_missing_from_the_profiles_zoo_fails_at_planning(tmp_path):
         plan("robosuite-successful", "mini-nut", tmp_path)
 
 
-def test_a_conditions_profile_shares_the_models_and_takes_the_other_zoos_prompts(tmp_path):
+def test_a_conditions_profile_shares_the_models_and_takes_the_other_zoos_prompts(tmp_path, monkeypatch):
     """dense-old-conditions: dense's zoo and models, standard's condition trajectories, cells of
     their own, dense's counts (looked up along what it extends)."""
     from benchmark.plan import plan
@@ -103,3 +103,10 @@ def test_a_conditions_profile_shares_the_models_and_takes_the_other_zoos_prompts
     assert {c.config["n_traj"] for c in old.cells} == {50, 100}
     assert "conditions_zoo_id" not in new.cells[0].config  # cells without a conditions zoo keep their ids
     assert set(old.zoos) == {c.zoo_root for c in new.cells} | {c.zoo_root for c in standard.cells}
+    assert {old.zoo_profiles[c.prompt_root] for c in old.cells} == {"mini"}  # built under its own name
+    from benchmark import run
+
+    built = []
+    monkeypatch.setattr(run, "build_zoo", lambda name, settings, *args, **kwargs: built.append(name))
+    run._build_zoos(old, tmp_path, 0, None)
+    assert sorted(built) == ["dense", "mini"]  # each zoo under the profile that names it, as found on disk
